@@ -1,0 +1,5 @@
+"""Keras layers: configuration, seeds and the training flag over the ops."""
+
+from keras_samplepairing.layers.sample_pairing import SamplePairing
+
+__all__ = ["SamplePairing"]

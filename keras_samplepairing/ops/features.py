@@ -1,0 +1,75 @@
+"""Cheap feature vectors for similarity pairing, computed from the images.
+
+Images here are channels-last ``(B, H, W, C)``; the layers transpose
+channels-first input before calling in.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+
+def _area_matrix(source: int, target: int) -> np.ndarray:
+    """``(target, source)`` matrix whose row ``t`` averages the source cells
+    that output cell ``t`` covers, with fractional overlap at the borders."""
+    matrix = np.zeros((target, source), np.float32)
+    scale = source / target
+    for t in range(target):
+        start, stop = t * scale, (t + 1) * scale
+        for s in range(int(np.floor(start)), int(np.ceil(stop))):
+            matrix[t, s] = min(stop, s + 1) - max(start, s)
+    return matrix / scale
+
+
+def pooled_features(images: tf.Tensor, size: int = 8) -> tf.Tensor:
+    """Area-averages the images down to ``size x size`` and flattens them.
+
+    The pooling is two small matrix products with fixed weights (exact area
+    averaging for any H and W), which XLA compiles everywhere and which read
+    each pixel once, so the cost at 224x224 is a fraction of one image copy.
+    Images smaller than ``size`` keep their own size.
+
+    Args:
+        images: ``(B, H, W, C)`` tensor with static H and W.
+        size: output side length.
+
+    Returns:
+        ``(B, min(size, H) * min(size, W) * C)`` float32 features.
+    """
+    height, width = images.shape[1], images.shape[2]
+    if height is None or width is None:
+        raise ValueError(
+            f"`features='pooled'` needs a static image height and width, got shape {images.shape}."
+        )
+    rows = tf.constant(_area_matrix(height, min(size, height)))
+    cols = tf.constant(_area_matrix(width, min(size, width)))
+    pooled = tf.einsum("bhwc,ph,qw->bpqc", tf.cast(images, tf.float32), rows, cols)
+    return tf.reshape(pooled, [tf.shape(images)[0], -1])
+
+
+def histogram_features(
+    images: tf.Tensor, bins: int = 16, value_range: tuple[float, float] = (0.0, 255.0)
+) -> tf.Tensor:
+    """Per-channel intensity histograms, each normalised to sum 1.
+
+    Pixels outside ``value_range`` count in the first or last bin. One
+    comparison pass per bin keeps memory at one image's size (a one-hot of
+    every pixel would be ``bins`` times the batch).
+
+    Args:
+        images: ``(B, H, W, C)`` tensor.
+        bins: number of bins per channel.
+        value_range: ``(low, high)`` of the pixel values.
+
+    Returns:
+        ``(B, C * bins)`` float32 features, channel-major.
+    """
+    low, high = value_range
+    x = tf.cast(images, tf.float32)
+    index = tf.floor((x - low) / (high - low) * bins)
+    index = tf.clip_by_value(index, 0.0, bins - 1.0)
+    counts = [tf.reduce_sum(tf.cast(index == b, tf.float32), axis=[1, 2]) for b in range(bins)]
+    hist = tf.stack(counts, axis=-1)  # (B, C, bins)
+    hist = hist / tf.maximum(tf.reduce_sum(hist, axis=-1, keepdims=True), 1.0)
+    return tf.reshape(hist, [tf.shape(images)[0], -1])

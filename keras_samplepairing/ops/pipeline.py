@@ -1,0 +1,183 @@
+"""One SamplePairing step on a batch: choose partners, mix, make targets.
+
+This is the order of operations that the layers and the tf.data map function
+share; it holds no Keras state and compiles with XLA.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import tensorflow as tf
+
+from keras_samplepairing.ops.features import histogram_features, pooled_features
+from keras_samplepairing.ops.mixing import label_weights, mix, mixing_weights, sample_lambda
+from keras_samplepairing.ops.options import PairingOptions
+from keras_samplepairing.ops.pairing import class_candidates, select_partners
+from keras_samplepairing.ops.random import split_seed
+from keras_samplepairing.ops.similarity import pairwise_similarity, unit_similarity
+from keras_samplepairing.ops.targets import class_ids, mix_labels
+
+
+def check_batch(batch: dict, min_rank: int = 4) -> None:
+    """Raises a clear error for inputs that cannot be a batch to pair.
+
+    Args:
+        batch: dict with ``"images"`` and optionally ``"labels"``.
+        min_rank: the smallest rank ``"images"`` may have (4 for images,
+            2 for hidden features).
+    """
+    images = batch["images"]
+    if isinstance(images, tf.RaggedTensor):
+        raise TypeError(
+            "`images` must be a dense tensor; got a tf.RaggedTensor. Resize the "
+            "images to one size (e.g. keras.layers.Resizing) before pairing."
+        )
+    if images.dtype == tf.bool or not (images.dtype.is_floating or images.dtype.is_integer):
+        raise TypeError(f"`images` must have a numeric dtype, got {images.dtype.name}.")
+    rank = images.shape.rank
+    if rank is not None and (rank < min_rank or (min_rank == 4 and rank != 4)):
+        if min_rank == 4:
+            hint = (
+                " A single unbatched image (H, W, C) has rank 3: batch first "
+                "(ds.batch(n)), or pair over a dataset with pair_with_dataset."
+                if rank == 3
+                else ""
+            )
+            raise ValueError(
+                f"`images` must be a 4-D batch (B, H, W, C) or (B, C, H, W), got shape "
+                f"{images.shape}.{hint}"
+            )
+        raise ValueError(
+            f"`features` must have rank >= {min_rank} (batch first), got {images.shape}."
+        )
+    labels = batch.get("labels")
+    if labels is None:
+        return
+    if labels.dtype == tf.bool or labels.dtype == tf.string:
+        raise TypeError(f"`labels` must be numeric, got {labels.dtype.name}.")
+    if labels.shape.rank is not None and labels.shape.rank not in (1, 2):
+        raise ValueError(
+            f"`labels` must be (B,) class indices or (B, K) one-hot/soft labels, got "
+            f"shape {labels.shape}."
+        )
+    b_images, b_labels = images.shape[0], labels.shape[0]
+    if b_images is not None and b_labels is not None and b_images != b_labels:
+        raise ValueError(
+            f"`images` and `labels` must have the same batch size, got {b_images} and {b_labels}."
+        )
+
+
+def compute_features(
+    images: tf.Tensor, options: PairingOptions, feature_fn: Callable | None = None
+) -> tf.Tensor:
+    """The ``(B, D)`` feature vectors used for similarity (channels-last images)."""
+    if callable(options.features) or feature_fn is not None:
+        features = tf.stop_gradient((feature_fn or options.features)(images))
+        features = tf.convert_to_tensor(features)
+        if features.shape.rank is not None and features.shape.rank < 2:
+            raise ValueError(
+                "`features` model must return a batch of feature vectors (B, ...), got "
+                f"shape {features.shape}."
+            )
+        return features
+    if images.shape.rank != 4:
+        return images
+    if options.features == "histogram":
+        return histogram_features(images, value_range=options.value_range)
+    return pooled_features(images)
+
+
+def sample_pairing(
+    batch: dict,
+    seed: tf.Tensor,
+    options: PairingOptions,
+    enabled: tf.Tensor | bool = True,
+    feature_fn: Callable | None = None,
+) -> tuple[dict, dict]:
+    """Pairs, mixes and relabels one batch.
+
+    Args:
+        batch: dict with ``"images"`` (a batch of images or of hidden
+            features, batch first) and optionally ``"labels"``; other keys
+            pass through unchanged.
+        seed: stateless seed, int ``[2]``.
+        options: the transform's options.
+        enabled: scalar bool; False returns every sample unpaired (the
+            identity on images; labels still take the ``label_mode`` form so
+            the output structure does not depend on it).
+        feature_fn: optional callable ``images -> (B, D)`` features, overriding
+            ``options.features`` (used for Keras models held by a layer).
+
+    Returns:
+        ``(outputs, info)``: ``outputs`` has ``batch``'s keys; ``info`` holds
+        ``"partners"`` (int32 ``(B,)``), ``"paired"`` (bool ``(B,)``) and
+        ``"weights"`` (each sample's label weight λ, float32 ``(B,)``).
+    """
+    batch = dict(batch)
+    for key in ("images", "labels"):
+        if key in batch:
+            batch[key] = tf.convert_to_tensor(batch[key])
+    images = batch["images"]
+    channels_first = options.data_format == "channels_first" and images.shape.rank == 4
+    layout = tf.transpose(images, [0, 2, 3, 1]) if channels_first else images
+    batch_size = tf.shape(images)[0]
+    pair_seed, rate_seed, lam_seed = split_seed(tf.cast(seed, tf.int64), 3)
+
+    similarity = None
+    if options.needs_similarity:
+        features = compute_features(layout, options, feature_fn)
+        similarity = pairwise_similarity(features, options.similarity)
+
+    candidates = None
+    if options.class_constraint != "any":
+        if "labels" not in batch:
+            raise ValueError(
+                f"`class_constraint={options.class_constraint!r}` needs labels: pass "
+                "(images, labels) or a dict with 'labels'."
+            )
+        candidates = class_candidates(class_ids(batch["labels"]), options.class_constraint)
+
+    partners = select_partners(
+        options.pairing, pair_seed, batch_size, similarity, candidates, options.temperature
+    )
+    paired = tf.random.stateless_uniform([batch_size], rate_seed) < options.rate
+    paired = tf.logical_and(paired, tf.cast(enabled, tf.bool))
+    own = tf.range(batch_size, dtype=tf.int32)
+    partners = tf.where(paired, partners, own)
+
+    pair_similarity = None
+    if options.lam == "similarity":
+        pair_similarity = unit_similarity(
+            tf.gather(similarity, partners, batch_dims=1), options.similarity
+        )
+
+    def draw(draw_seed, shape):
+        return sample_lambda(
+            options.lam, draw_seed, shape, options.alpha, pair_similarity, options.lam_range
+        )
+
+    weights = mixing_weights(
+        options.mixing, lam_seed, layout.shape, tf.shape(layout), draw, options.grid_size
+    )
+    if channels_first:
+        weights = tf.transpose(weights, [0, 3, 1, 2])
+
+    outputs = dict(batch)
+    outputs["images"] = mix(images, partners, weights, paired)
+    sample_weights = label_weights(weights)
+    if "labels" in batch:
+        outputs["labels"] = mix_labels(
+            batch["labels"],
+            partners,
+            sample_weights,
+            paired,
+            options.label_mode,
+            options.num_classes,
+        )
+    info = {
+        "partners": partners,
+        "paired": paired,
+        "weights": tf.where(paired, sample_weights, 1.0),
+    }
+    return outputs, info

@@ -1,0 +1,49 @@
+"""Shared test set-up: quiet TensorFlow, small deterministic inputs."""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+# Forbidden because XLA cannot compile them on GPU (gamma) or at all (shuffle).
+FORBIDDEN_OPS = {
+    "RandomGamma",
+    "StatelessRandomGammaV2",
+    "StatelessRandomGammaV3",
+    "RandomShuffle",
+    "StatelessShuffle",
+}
+
+
+def _graph_op_types(concrete_function) -> set:
+    graph_def = concrete_function.graph.as_graph_def()
+    types = {node.op for node in graph_def.node}
+    for function in graph_def.library.function:
+        types |= {node.op for node in function.node_def}
+    return types
+
+
+@pytest.fixture
+def assert_xla_safe():
+    """Fails if a traced function holds an op XLA lacks on GPU."""
+
+    def check(concrete_function) -> set:
+        types = _graph_op_types(concrete_function)
+        assert not types & FORBIDDEN_OPS, types & FORBIDDEN_OPS
+        return types
+
+    return check
+
+
+@pytest.fixture
+def images():
+    """Eight distinct 8x8 RGB float images in [0, 255]."""
+    return np.random.default_rng(0).uniform(0, 255, (8, 8, 8, 3)).astype("float32")
+
+
+@pytest.fixture
+def constant_images():
+    """Image i is the constant 10 * i: a mix reveals its partner."""
+    return np.stack([np.full((4, 4, 3), 10.0 * i, "float32") for i in range(8)])

@@ -1,0 +1,197 @@
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_samplepairing import SamplePairing, samplepairing_map
+
+LABELS = np.arange(8) % 4
+
+
+def _partners_from_constant_mix(mixed):
+    """Constant image i holds 10 * i; a 0.5 mix of i and p holds 5i + 5p."""
+    values = np.asarray(mixed)[:, 0, 0, 0]
+    return np.rint(values / 5.0 - np.arange(len(values)) * 1.0).astype(int)
+
+
+def test_exact_pixels_and_first_labels(constant_images):
+    images, labels = SamplePairing(seed=3)((constant_images, LABELS))
+    partners = _partners_from_constant_mix(images)
+    assert sorted(partners) == list(range(8)) and np.all(partners != np.arange(8))
+    expected = 0.5 * constant_images + 0.5 * constant_images[partners]
+    np.testing.assert_array_equal(images, expected)
+    np.testing.assert_array_equal(labels, LABELS)  # the paper: labels untouched
+    assert labels.dtype == LABELS.dtype
+
+
+def test_exact_mix_labels(constant_images):
+    layer = SamplePairing(label_mode="mix", num_classes=4, seed=3)
+    images, labels = layer((constant_images, LABELS))
+    partners = _partners_from_constant_mix(images)
+    one_hot = np.eye(4, dtype="float32")[LABELS]
+    np.testing.assert_allclose(labels, 0.5 * one_hot + 0.5 * one_hot[partners])
+    np.testing.assert_allclose(np.sum(labels, axis=1), 1.0)
+
+
+def test_rate_zero_and_training_false_are_the_identity(images):
+    out_images, out_labels = SamplePairing(rate=0.0, seed=1)((images, LABELS))
+    np.testing.assert_array_equal(out_images, images)
+    np.testing.assert_array_equal(out_labels, LABELS)
+    out = SamplePairing(seed=1)(images, training=False)
+    np.testing.assert_array_equal(out, images)
+
+
+def test_rate_pairs_a_share_of_the_batch(constant_images):
+    batch = np.concatenate([constant_images] * 32)  # 256 images
+    out = SamplePairing(rate=0.25, seed=4)(batch).numpy()
+    changed = np.any(out != batch, axis=(1, 2, 3))
+    assert 0.15 < changed.mean() < 0.35
+
+
+def test_mixed_pixels_lie_between_their_sources(images):
+    layer = SamplePairing(lam="beta", alpha=0.4, label_mode="mix", num_classes=4, seed=2)
+    for _ in range(3):
+        out, labels = layer((images, LABELS))
+        out = out.numpy()
+        lo = np.minimum(images[:, None], images[None]).min(axis=1)
+        hi = np.maximum(images[:, None], images[None]).max(axis=1)
+        assert np.all(out >= lo - 1e-4) and np.all(out <= hi + 1e-4)
+        np.testing.assert_allclose(np.sum(labels, axis=1), 1.0, rtol=1e-6)
+
+
+def test_same_seed_same_output_and_different_seeds_differ(images):
+    a = SamplePairing(seed=7)(images)
+    b = SamplePairing(seed=7)(images)
+    c = SamplePairing(seed=8)(images)
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+
+
+def test_successive_calls_draw_new_pairings(images):
+    layer = SamplePairing(seed=7)
+    assert not np.array_equal(layer(images), layer(images))
+
+
+def test_uint8_images_keep_their_dtype(images):
+    as_uint8 = images.astype("uint8")
+    out = SamplePairing(seed=1)(as_uint8)
+    assert out.dtype == tf.uint8
+    lo = np.minimum(as_uint8[:, None], as_uint8[None]).min(axis=1)
+    hi = np.maximum(as_uint8[:, None], as_uint8[None]).max(axis=1)
+    assert np.all(out.numpy() >= lo) and np.all(out.numpy() <= hi)
+
+
+def test_dict_input_keeps_other_keys(images):
+    extra = np.arange(8)
+    out = SamplePairing(seed=1)({"images": images, "labels": LABELS, "ids": extra})
+    assert set(out) == {"images", "labels", "ids"}
+    np.testing.assert_array_equal(out["ids"], extra)
+
+
+def test_batch_of_one_and_all_zero_images():
+    one = np.random.default_rng(0).uniform(size=(1, 4, 4, 3)).astype("float32")
+    np.testing.assert_array_equal(SamplePairing(seed=1)(one), one)
+    zeros = np.zeros((3, 4, 4, 3), "float32")
+    out = SamplePairing(pairing="most_similar", lam="similarity", seed=1)(zeros)
+    np.testing.assert_array_equal(out, zeros)
+
+
+def test_config_round_trip():
+    layer = SamplePairing(
+        lam="beta",
+        alpha=0.3,
+        rate=0.5,
+        label_mode="mix",
+        num_classes=5,
+        lam_range=(0.1, 0.9),
+        seed=11,
+        name="sp",
+    )
+    config = layer.get_config()
+    clone = SamplePairing.from_config(config)
+    assert clone.get_config() == config
+    assert config["lam_range"] == [0.1, 0.9] and config["seed"] == 11
+
+
+def _model():
+    inputs = keras.Input((8, 8, 3))
+    x = SamplePairing(seed=5)(inputs)
+    x = keras.layers.Rescaling(1 / 255.0)(x)
+    x = keras.layers.Conv2D(4, 3, activation="relu")(x)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    return keras.Model(inputs, keras.layers.Dense(4)(x))
+
+
+def test_in_a_model_it_acts_only_in_training(images):
+    model = _model()
+    layer = model.layers[1]
+    np.testing.assert_array_equal(layer(images, training=False), images)
+    assert not np.array_equal(layer(images, training=True), images)
+    # predict and a plain call are inference: the identity, so deterministic.
+    np.testing.assert_allclose(model.predict(images, verbose=0), model(images), rtol=1e-5)
+    np.testing.assert_array_equal(model(images), model(images))
+
+
+def test_fit_with_jit_compile(images):
+    model = _model()
+    model.compile(
+        "adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True), jit_compile=True
+    )
+    before = [w.numpy().copy() for w in model.trainable_weights]
+    history = model.fit(images, LABELS, batch_size=3, epochs=2, verbose=0)  # partial batch
+    assert np.all(np.isfinite(history.history["loss"]))
+    assert any(
+        not np.array_equal(b, w) for b, w in zip(before, model.trainable_weights, strict=True)
+    )
+
+
+def test_keras_file_round_trip_with_safe_mode(tmp_path, images):
+    model = _model()
+    path = tmp_path / "model.keras"
+    model.save(path)
+    loaded = keras.saving.load_model(path, safe_mode=True)
+    assert isinstance(loaded.layers[1], SamplePairing)
+    np.testing.assert_allclose(
+        loaded.predict(images, verbose=0), model.predict(images, verbose=0), rtol=1e-6
+    )
+
+
+def test_xla_compiles_and_traces_no_forbidden_op(images, assert_xla_safe):
+    layer = SamplePairing(lam="beta", pairing="sample", label_mode="mix", num_classes=4, seed=1)
+    fn = tf.function(lambda x, y: layer((x, y)), jit_compile=True)
+    out, labels = fn(images, LABELS)
+    assert out.shape == images.shape and labels.shape == (8, 4)
+    assert_xla_safe(fn.get_concrete_function(images, LABELS))
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        ({"rate": 1.5}, ValueError, "rate"),
+        ({"rate": -0.1}, ValueError, "rate"),
+        ({"lam": 1.2}, ValueError, "lam"),
+        ({"lam": "uniform"}, ValueError, "lam"),
+        ({"label_mode": "both"}, ValueError, "label_mode"),
+        ({"rate": "half"}, TypeError, "rate"),
+        ({"lam_range": (0.8, 0.2)}, ValueError, "lam_range"),
+    ],
+)
+def test_bad_options(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        SamplePairing(**kwargs)
+    with pytest.raises(error, match=match):
+        samplepairing_map(**kwargs)
+
+
+def test_bad_inputs(images):
+    layer = SamplePairing(seed=0)
+    with pytest.raises(ValueError, match="unbatched"):
+        layer(images[0])
+    with pytest.raises(ValueError, match="same batch size"):
+        layer((images, LABELS[:5]))
+    with pytest.raises(ValueError, match="num_classes"):
+        SamplePairing(label_mode="mix")((images, LABELS))
+    with pytest.raises(TypeError, match="images"):
+        layer(tf.constant([["a"]]))
+    with pytest.raises(TypeError, match="images"):
+        layer(np.zeros((2, 4, 4, 3), bool))

@@ -1,0 +1,22 @@
+"""Every script in examples/ runs, in a tiny configuration."""
+
+import importlib.util
+import pathlib
+
+import keras
+
+EXAMPLES = pathlib.Path(__file__).resolve().parent.parent / "examples"
+
+
+def _load(name):
+    spec = importlib.util.spec_from_file_location(name, EXAMPLES / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_train_digits(tmp_path):
+    result = _load("train_digits").main(["--epochs", "1", "--subset", "64", "--out", str(tmp_path)])
+    assert 0.0 <= result["accuracy"] <= 1.0
+    model = keras.saving.load_model(result["model_path"], safe_mode=True)
+    assert model.output_shape == (None, 10)
