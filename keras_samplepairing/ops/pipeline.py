@@ -75,10 +75,19 @@ def compute_features(
     if callable(options.features) or feature_fn is not None:
         features = tf.stop_gradient((feature_fn or options.features)(images))
         features = tf.convert_to_tensor(features)
-        if features.shape.rank is not None and features.shape.rank < 2:
+        rank = features.shape.rank
+        if rank is not None and rank < 2:
             raise ValueError(
-                "`features` model must return a batch of feature vectors (B, ...), got "
-                f"shape {features.shape}."
+                "`features` model must return a batch of feature vectors (B, D, ...), "
+                f"got shape {features.shape}."
+            )
+        if (
+            None not in (features.shape[0], images.shape[0])
+            and features.shape[0] != images.shape[0]
+        ):
+            raise ValueError(
+                f"`features` model returned a batch of {features.shape[0]} for "
+                f"{images.shape[0]} images; its first axis must be the batch."
             )
         return features
     if images.shape.rank != 4:
