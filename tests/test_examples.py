@@ -20,3 +20,9 @@ def test_train_digits(tmp_path):
     assert 0.0 <= result["accuracy"] <= 1.0
     model = keras.saving.load_model(result["model_path"], safe_mode=True)
     assert model.output_shape == (None, 10)
+
+
+def test_feature_mixing():
+    results = _load("feature_mixing").main(["--epochs", "1", "--subset", "64"])
+    assert set(results) == {"FeatureSamplePairing", "PairingModel(mix_at='hidden')"}
+    assert all(0.0 <= accuracy <= 1.0 for accuracy in results.values())

@@ -151,17 +151,21 @@ class SamplePairing(keras.layers.Layer):
             return training
         return tf.cast(training, tf.bool)
 
+    def _pair(self, batch: dict, active: Any, feature_fn: Any = None) -> tuple[dict, dict]:
+        """Runs the ops pipeline with this layer's seed and switches."""
+        enabled = tf.convert_to_tensor(self.enabled)
+        if active is not True:
+            enabled = tf.logical_and(enabled, active)
+        seed = tf.cast(self.seed_generator.next(), tf.int64)
+        return sample_pairing(batch, seed, self.options, enabled=enabled, feature_fn=feature_fn)
+
     def call(self, inputs: Any, training: bool | None = None) -> Any:
         active = self._active(training)
         if active is False:
             return inputs
         batch, repack = unpack(inputs)
         check_batch(batch)
-        enabled = tf.convert_to_tensor(self.enabled)
-        if active is not True:
-            enabled = tf.logical_and(enabled, active)
-        seed = tf.cast(self.seed_generator.next(), tf.int64)
-        outputs, _ = sample_pairing(batch, seed, self.options, enabled=enabled)
+        outputs, _ = self._pair(batch, active)
         return repack(outputs)
 
     def get_config(self) -> dict:

@@ -132,7 +132,15 @@ def mixing_weights(
     if mixing == "spatial":
         if rank != 4:
             raise ValueError(f"`mixing='spatial'` needs 4-D images, got shape {shape}.")
-        return spatial_field(seed, batch, shape[1], shape[2], grid_size, draw)
+        height, width = shape[1], shape[2]
+        if height is not None and width is not None and grid_size > min(height, width):
+            raise ValueError(
+                f"`grid_size` ({grid_size}) must not exceed the image's height and width, "
+                f"got {height}x{width}."
+            )
+        height = dynamic_shape[1] if height is None else height
+        width = dynamic_shape[2] if width is None else width
+        return spatial_field(seed, batch, height, width, grid_size, draw)
     raise ValueError(f"`mixing` must be one of {MIXINGS}, got {mixing!r}.")
 
 

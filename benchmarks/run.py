@@ -1,0 +1,232 @@
+"""Benchmarks: SamplePairing against the memory-copy floor and Keras's MixUp.
+
+Every number is measured in this one process and run; the claims are ratios
+between rows of the same run (absolute times drift on shared machines).
+
+    python benchmarks/run.py                 # full sizes
+    python benchmarks/run.py --quick         # tiny sizes, for smoke runs
+    python benchmarks/run.py --markdown out.md --json out.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+import keras_samplepairing as ksp  # noqa: E402
+
+
+def timeit(fn, repeats: int, warmup: int = 2) -> dict:
+    """Median and min-max of ``repeats`` timed calls, in milliseconds."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - start) * 1e3)
+    return {"median_ms": statistics.median(times), "min_ms": min(times), "max_ms": max(times)}
+
+
+def mixing_rows(shape: tuple, repeats: int) -> list[dict]:
+    """Per-batch costs of the mixers on one batch shape."""
+    batch = shape[0]
+    rng = np.random.default_rng(0)
+    images_np = rng.uniform(0, 255, shape).astype("float32")
+    images = tf.constant(images_np)
+    images_u8 = tf.constant(images_np.astype("uint8"))
+    labels = tf.constant(np.eye(10, dtype="float32")[rng.integers(0, 10, batch)])
+    buffer = np.empty_like(images_np)
+    tag = "x".join(map(str, shape))
+    rows = []
+
+    def add(name, fn, **extra):
+        rows.append(
+            {
+                "name": f"{name} [{tag}]",
+                "batch": batch,
+                "group": tag,
+                **timeit(fn, repeats),
+                **extra,
+            }
+        )
+
+    add("floor: np.copyto", lambda: np.copyto(buffer, images_np), floor=True)
+    # Maps run as graphs in tf.data; tf.function here keeps eager dispatch out.
+    for jit in (True, False):
+        fn = tf.function(ksp.samplepairing_map(seed=0, jit_compile=jit))
+        add(f"samplepairing_map jit={jit}", lambda fn=fn: fn(images, labels))
+    layer = ksp.SamplePairing(seed=0)
+    layer_fn = tf.function(lambda x: layer(x))
+    add("SamplePairing layer in tf.function", lambda: layer_fn(images))
+    u8 = tf.function(ksp.samplepairing_map(seed=0))
+    add("samplepairing_map uint8 input", lambda: u8(images_u8, labels))
+    mixup = keras.layers.MixUp(seed=0)
+    mixup_fn = tf.function(lambda x, y: mixup({"images": x, "labels": y}))
+    add("keras.layers.MixUp", lambda: mixup_fn(images, labels), keras_mixup=True)
+    try:
+        import keras_cv
+
+        cv_mixup = keras_cv.layers.MixUp(seed=0)
+        cv_fn = tf.function(lambda x, y: cv_mixup({"images": x, "labels": y}))
+        add("keras_cv.layers.MixUp", lambda: cv_fn(images, labels))
+    except ImportError:
+        pass
+    return rows
+
+
+def similarity_rows(batch: int, side: int, repeats: int) -> list[dict]:
+    """Similarity pairing (default pooled features) against random pairing."""
+    images = tf.constant(
+        np.random.default_rng(1).uniform(0, 255, (batch, side, side, 3)).astype("float32")
+    )
+    rows = []
+    for pairing in ("random", "most_similar"):
+        fn = tf.function(ksp.samplepairing_map(seed=0, pairing=pairing))
+        rows.append(
+            {
+                "name": f"pairing={pairing} [{batch}x{side}x{side}x3]",
+                "batch": batch,
+                **timeit(lambda fn=fn: fn(images), repeats),
+            }
+        )
+    return rows
+
+
+def pipeline_rows(count: int, side: int, batch: int, repeats: int) -> list[dict]:
+    """A uint8 tf.data pipeline with and without SamplePairing; RSS growth."""
+    images = np.random.default_rng(2).integers(0, 256, (count, side, side, 3), dtype="uint8")
+    labels = np.arange(count) % 10
+    rows = []
+    for with_pairing in (False, True):
+        ds = tf.data.Dataset.from_tensor_slices((images, labels)).batch(batch)
+        if with_pairing:
+            ds = ds.map(ksp.samplepairing_map(seed=0), num_parallel_calls=tf.data.AUTOTUNE)
+        ds = ds.prefetch(tf.data.AUTOTUNE)
+        rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+        def drain(ds=ds):
+            for _ in ds:
+                pass
+
+        timing = timeit(drain, repeats, warmup=1)
+        rows.append(
+            {
+                "name": f"tf.data uint8 pipeline, pairing={with_pairing} [{count}x{side}x{side}x3]",
+                "batch": count,
+                **timing,
+                "peak_rss_growth_mb": (
+                    resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before
+                )
+                / 1024,
+            }
+        )
+    return rows
+
+
+def fit_rows(batch: int, side: int, steps: int, repeats: int) -> list[dict]:
+    """A small CNN's jit-compiled train step, with and without the layer."""
+    rng = np.random.default_rng(3)
+    x = rng.uniform(0, 255, (batch * steps, side, side, 3)).astype("float32")
+    y = rng.integers(0, 10, batch * steps)
+    rows = []
+    for with_layer in (False, True):
+        inputs = keras.Input((side, side, 3))
+        h = ksp.SamplePairing(seed=0)(inputs) if with_layer else inputs
+        h = keras.layers.Rescaling(1 / 255)(h)
+        h = keras.layers.Conv2D(16, 3, activation="relu")(h)
+        h = keras.layers.Conv2D(16, 3, activation="relu")(h)
+        h = keras.layers.GlobalAveragePooling2D()(h)
+        model = keras.Model(inputs, keras.layers.Dense(10)(h))
+        model.compile(
+            "adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True), jit_compile=True
+        )
+        timing = timeit(
+            lambda m=model: m.fit(x, y, batch_size=batch, epochs=1, verbose=0), repeats, warmup=1
+        )
+        rows.append(
+            {
+                "name": f"fit step, layer={with_layer} [{batch}x{side}x{side}x3]",
+                "batch": batch,
+                **{k: v / steps for k, v in timing.items()},
+            }
+        )
+    return rows
+
+
+def with_ratios(rows: list[dict]) -> list[dict]:
+    """Adds images/s and the ratios to the floor and to keras MixUp of the same size."""
+    for row in rows:
+        row["images_per_s"] = row["batch"] / row["median_ms"] * 1e3
+        for key, flag in (("x_floor", "floor"), ("x_keras_mixup", "keras_mixup")):
+            ref = [r for r in rows if r.get(flag) and "group" in row and r["group"] == row["group"]]
+            row[key] = row["median_ms"] / ref[0]["median_ms"] if ref else None
+    return rows
+
+
+def markdown(rows: list[dict]) -> str:
+    def fmt(value, spec):
+        return "" if value is None else format(value, spec)
+
+    lines = [
+        "| case | median ms | min–max ms | images/s | × floor | × keras MixUp |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['name']} | {r['median_ms']:.2f} | {r['min_ms']:.2f}–{r['max_ms']:.2f} | "
+            f"{r['images_per_s']:.0f} | {fmt(r['x_floor'], '.2f')} | "
+            f"{fmt(r['x_keras_mixup'], '.2f')} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> list[dict]:
+    parser = argparse.ArgumentParser(description="SamplePairing benchmarks")
+    parser.add_argument("--quick", action="store_true", help="tiny sizes, few repeats")
+    parser.add_argument("--markdown", help="also write the table here")
+    parser.add_argument("--json", help="also write the rows here as JSON")
+    args = parser.parse_args(argv)
+
+    if args.quick:
+        repeats, shapes = 3, [(8, 16, 16, 3)]
+        extra = [
+            similarity_rows(16, 16, 3),
+            pipeline_rows(32, 16, 8, 2),
+            fit_rows(8, 16, 2, 2),
+        ]
+    else:
+        repeats, shapes = 20, [(128, 64, 64, 3), (32, 224, 224, 3)]
+        extra = [
+            similarity_rows(256, 64, 20),
+            pipeline_rows(2048, 64, 128, 5),
+            fit_rows(64, 32, 20, 5),
+        ]
+    rows = [row for shape in shapes for row in mixing_rows(shape, repeats)]
+    rows += [row for group in extra for row in group]
+    rows = with_ratios(rows)
+    table = markdown(rows)
+    machine = f"{platform.machine()}, {os.cpu_count()} cores, TF {tf.__version__}, Keras {keras.__version__}"
+    print(f"{machine}\n\n{table}")
+    if args.markdown:
+        with open(args.markdown, "w") as f:
+            f.write(f"{machine}\n\n{table}\n")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"machine": machine, "rows": rows}, f, indent=1)
+    return rows
+
+
+if __name__ == "__main__":
+    main()

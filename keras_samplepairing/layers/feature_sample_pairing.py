@@ -1,0 +1,65 @@
+"""SamplePairing on hidden features (feature-level mixing)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+import tensorflow as tf
+
+from keras_samplepairing.layers.sample_pairing import SamplePairing
+from keras_samplepairing.ops.pipeline import check_batch
+
+
+def _flatten(features: tf.Tensor) -> tf.Tensor:
+    return tf.reshape(features, [tf.shape(features)[0], -1])
+
+
+@keras.saving.register_keras_serializable(package="keras_samplepairing")
+class FeatureSamplePairing(SamplePairing):
+    """SamplePairing applied to hidden activations, as Manifold Mixup does.
+
+    Place it between two blocks of a model. During ``fit`` it mixes each
+    sample's hidden features with a partner's,
+    ``h' = λ·h1 + (1 - λ)·h2``; at inference (``predict``, ``evaluate``,
+    export) it is exactly the identity. Labels never pass through it, so it
+    follows the paper's label rule (the first sample's label) and
+    ``model.fit`` needs no change. For labels mixed with the same λ and
+    partner, use ``keras_samplepairing.PairingModel``.
+
+    It takes one tensor of any rank >= 2 with the batch first: feature vectors
+    ``(B, D)`` or feature maps ``(B, H, W, C)``. Similarity pairing compares
+    the hidden features themselves (flattened), so ``features=`` does not
+    apply. ``mixing="channel"`` mixes the last axis per channel;
+    ``"spatial"`` needs 4-D feature maps. Options are ``SamplePairing``'s;
+    the label options (``label_mode``, ``num_classes``,
+    ``class_constraint``) do not apply.
+
+    Args:
+        **kwargs: ``SamplePairing``'s arguments.
+
+    Example:
+
+    >>> inputs = keras.Input((32, 32, 3))
+    >>> x = keras.layers.Conv2D(16, 3, activation="relu")(inputs)
+    >>> x = FeatureSamplePairing(seed=0)(x)  # mixes feature maps in training
+    >>> outputs = keras.layers.Dense(10)(keras.layers.GlobalAveragePooling2D()(x))
+    >>> model = keras.Model(inputs, outputs)
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        if kwargs.get("class_constraint", "any") != "any":
+            raise ValueError(
+                "`class_constraint` needs labels, which FeatureSamplePairing never sees; "
+                "use PairingModel to pair hidden features by label."
+            )
+        super().__init__(**kwargs)
+
+    def call(self, inputs: Any, training: bool | None = None) -> Any:
+        active = self._active(training)
+        if active is False:
+            return inputs
+        batch = {"images": tf.convert_to_tensor(inputs)}
+        check_batch(batch, min_rank=2)
+        outputs, _ = self._pair(batch, active, feature_fn=_flatten)
+        return outputs["images"]

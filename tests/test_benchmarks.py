@@ -1,0 +1,35 @@
+"""The benchmark script runs in quick mode and produces every row (no speed asserted)."""
+
+import importlib.util
+import json
+import pathlib
+
+SCRIPT = pathlib.Path(__file__).resolve().parent.parent / "benchmarks" / "run.py"
+
+
+def test_benchmark_quick_mode_produces_every_row(tmp_path):
+    spec = importlib.util.spec_from_file_location("bench", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    rows = module.main(
+        ["--quick", "--json", str(tmp_path / "b.json"), "--markdown", str(tmp_path / "b.md")]
+    )
+    names = " ".join(row["name"] for row in rows)
+    for expected in (
+        "floor: np.copyto",
+        "samplepairing_map jit=True",
+        "samplepairing_map jit=False",
+        "SamplePairing layer in tf.function",
+        "samplepairing_map uint8 input",
+        "keras.layers.MixUp",
+        "pairing=random",
+        "pairing=most_similar",
+        "tf.data uint8 pipeline, pairing=False",
+        "tf.data uint8 pipeline, pairing=True",
+        "fit step, layer=False",
+        "fit step, layer=True",
+    ):
+        assert expected in names
+    assert all(row["median_ms"] > 0 for row in rows)
+    assert len(json.loads((tmp_path / "b.json").read_text())["rows"]) == len(rows)
+    assert (tmp_path / "b.md").read_text().count("\n|") == len(rows) + 2  # header, separator
