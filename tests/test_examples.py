@@ -26,3 +26,13 @@ def test_feature_mixing():
     results = _load("feature_mixing").main(["--epochs", "1", "--subset", "64"])
     assert set(results) == {"FeatureSamplePairing", "PairingModel(mix_at='hidden')"}
     assert all(0.0 <= accuracy <= 1.0 for accuracy in results.values())
+
+
+def test_detection(tmp_path):
+    result = _load("detection").main(["--count", "4", "--batch", "4", "--out", str(tmp_path)])
+    gallery = pathlib.Path(result["gallery"])
+    assert gallery.exists() and gallery.stat().st_size > 1000
+    assert gallery.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # Every mixed image carries its own boxes and its partner's.
+    labels = result["batch"]["bounding_boxes"]["labels"].numpy()
+    assert labels.shape == (4, 6) and all(result["boxes_per_image"] >= 2)

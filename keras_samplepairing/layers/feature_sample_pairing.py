@@ -60,6 +60,6 @@ class FeatureSamplePairing(SamplePairing):
         if active is False:
             return inputs
         batch = {"images": tf.convert_to_tensor(inputs)}
-        check_batch(batch, min_rank=2)
+        batch = check_batch(batch, min_rank=2)
         outputs, _ = self._pair(batch, active, feature_fn=_flatten)
         return outputs["images"]

@@ -33,8 +33,18 @@ class SamplePairing(keras.layers.Layer):
       In a subclassed model, pass ``training=training`` to it.
 
     Input formats: a 4-D image batch; a tuple ``(images, labels)``; or a
-    dict ``{"images", "labels", ...}`` as ``keras.layers.MixUp`` takes it
-    (other keys pass through). The output has the input's structure. Images
+    dict ``{"images", "labels", "bounding_boxes", "segmentation_masks"}`` as
+    ``keras.layers.MixUp`` takes it (other keys pass through). The output has
+    the input's structure.
+
+    Detection: the mixed image's boxes are the first image's followed by the
+    partner's (dense ``(B, 2N, 4)`` or ragged), with
+    ``bounding_boxes["box_weights"]``: λ for the first image's boxes, 1 - λ
+    for the partner's, 0 for padding, to weight the detection loss. Box class
+    keys ``"labels"`` (Keras) and ``"classes"`` (KerasCV) are both accepted
+    and returned as given. Segmentation masks follow ``label_mode``: the
+    first image's mask, or masks mixed with the pixels' λ (per pixel for
+    ``mixing="spatial"``). Images
     keep their dtype: float images are mixed in their own dtype, integer
     images (uint8) in float32 and rounded to the nearest integer.
 
@@ -78,6 +88,10 @@ class SamplePairing(keras.layers.Layer):
         value_range: ``(low, high)`` of pixel values, for histograms.
         data_format: ``"channels_last"`` or ``"channels_first"``; defaults
             to ``keras.config.image_data_format()``.
+        bounding_box_format: the boxes' format, one of Keras's
+            (``"xyxy"``, ``"yxyx"``, ``"xywh"``, ``"center_xywh"``,
+            ``"rel_*"``, ...). Boxes are never moved (both images of a batch
+            share one size), so any format stays valid for the mix.
         seed: integer seed; the same seed gives the same pairings.
         **kwargs: base layer keyword arguments (``name``, ``dtype``).
 
@@ -108,6 +122,7 @@ class SamplePairing(keras.layers.Layer):
         grid_size: int = 4,
         value_range: tuple[float, float] = (0.0, 255.0),
         data_format: str | None = None,
+        bounding_box_format: str = "xyxy",
         seed: int | None = None,
         **kwargs: Any,
     ) -> None:
@@ -128,6 +143,7 @@ class SamplePairing(keras.layers.Layer):
             grid_size=grid_size,
             value_range=tuple(value_range),
             data_format=data_format or keras.config.image_data_format(),
+            bounding_box_format=bounding_box_format,
         )
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
@@ -164,7 +180,7 @@ class SamplePairing(keras.layers.Layer):
         if active is False:
             return inputs
         batch, repack = unpack(inputs)
-        check_batch(batch)
+        batch = check_batch(batch, channels_first=self.options.data_format == "channels_first")
         outputs, _ = self._pair(batch, active)
         return repack(outputs)
 
@@ -191,6 +207,7 @@ class SamplePairing(keras.layers.Layer):
                 "grid_size": options.grid_size,
                 "value_range": list(options.value_range),
                 "data_format": options.data_format,
+                "bounding_box_format": options.bounding_box_format,
                 "seed": self.seed,
             }
         )

@@ -7,6 +7,7 @@ import numbers
 from collections.abc import Callable
 from typing import Any
 
+from keras_samplepairing.ops.boxes import BOX_FORMATS
 from keras_samplepairing.ops.mixing import LAMBDA_STRATEGIES, MIXINGS
 from keras_samplepairing.ops.pairing import CLASS_CONSTRAINTS, PAIRINGS
 from keras_samplepairing.ops.similarity import SIMILARITIES
@@ -61,6 +62,7 @@ class PairingOptions:
     grid_size: int = 4
     value_range: tuple[float, float] = (0.0, 255.0)
     data_format: str = "channels_last"
+    bounding_box_format: str = "xyxy"
 
     def __post_init__(self) -> None:
         if isinstance(self.lam, str):
@@ -111,6 +113,7 @@ class PairingOptions:
             )
         object.__setattr__(self, "value_range", tuple(float(v) for v in self.value_range))
         _choice("data_format", self.data_format, DATA_FORMATS)
+        _choice("bounding_box_format", self.bounding_box_format, BOX_FORMATS)
 
     @property
     def needs_similarity(self) -> bool:

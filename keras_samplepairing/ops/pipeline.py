@@ -10,7 +10,9 @@ from collections.abc import Callable
 
 import tensorflow as tf
 
+from keras_samplepairing.ops.boxes import check_boxes, class_key, mix_boxes
 from keras_samplepairing.ops.features import histogram_features, pooled_features
+from keras_samplepairing.ops.masks import check_masks, mix_masks
 from keras_samplepairing.ops.mixing import label_weights, mix, mixing_weights, sample_lambda
 from keras_samplepairing.ops.options import PairingOptions
 from keras_samplepairing.ops.pairing import class_candidates, select_partners
@@ -19,14 +21,17 @@ from keras_samplepairing.ops.similarity import pairwise_similarity, unit_similar
 from keras_samplepairing.ops.targets import class_ids, mix_labels
 
 
-def check_batch(batch: dict, min_rank: int = 4) -> None:
-    """Raises a clear error for inputs that cannot be a batch to pair.
+def check_batch(batch: dict, min_rank: int = 4, channels_first: bool = False) -> dict:
+    """Returns the batch as tensors, or raises a clear error if it cannot be paired.
 
     Args:
-        batch: dict with ``"images"`` and optionally ``"labels"``.
+        batch: dict with ``"images"`` and optionally ``"labels"``,
+            ``"bounding_boxes"`` and ``"segmentation_masks"``.
         min_rank: the smallest rank ``"images"`` may have (4 for images,
             2 for hidden features).
+        channels_first: the images' layout, for checking mask sizes.
     """
+    batch = as_tensors(batch)
     images = batch["images"]
     if isinstance(images, tf.RaggedTensor):
         raise TypeError(
@@ -51,9 +56,13 @@ def check_batch(batch: dict, min_rank: int = 4) -> None:
         raise ValueError(
             f"`features` must have rank >= {min_rank} (batch first), got {images.shape}."
         )
+    if "bounding_boxes" in batch:
+        check_boxes(batch["bounding_boxes"], images.shape[0])
+    if "segmentation_masks" in batch:
+        check_masks(batch["segmentation_masks"], images.shape, channels_first)
     labels = batch.get("labels")
     if labels is None:
-        return
+        return batch
     if labels.dtype == tf.bool or labels.dtype == tf.string:
         raise TypeError(f"`labels` must be numeric, got {labels.dtype.name}.")
     if labels.shape.rank is not None and labels.shape.rank not in (1, 2):
@@ -66,6 +75,22 @@ def check_batch(batch: dict, min_rank: int = 4) -> None:
         raise ValueError(
             f"`images` and `labels` must have the same batch size, got {b_images} and {b_labels}."
         )
+    return batch
+
+
+def as_tensors(batch: dict) -> dict:
+    """The batch with arrays turned into tensors (ragged boxes stay ragged)."""
+    batch = dict(batch)
+    for key in ("images", "labels", "segmentation_masks"):
+        if key in batch:
+            batch[key] = tf.convert_to_tensor(batch[key])
+    if isinstance(batch.get("bounding_boxes"), dict):
+        boxes = dict(batch["bounding_boxes"])
+        for key in ("boxes", class_key(boxes)):
+            if not isinstance(boxes[key], tf.RaggedTensor):
+                boxes[key] = tf.convert_to_tensor(boxes[key])
+        batch["bounding_boxes"] = boxes
+    return batch
 
 
 def compute_features(
@@ -123,10 +148,7 @@ def sample_pairing(
         ``"partners"`` (int32 ``(B,)``), ``"paired"`` (bool ``(B,)``) and
         ``"weights"`` (each sample's label weight λ, float32 ``(B,)``).
     """
-    batch = dict(batch)
-    for key in ("images", "labels"):
-        if key in batch:
-            batch[key] = tf.convert_to_tensor(batch[key])
+    batch = as_tensors(batch)
     images = batch["images"]
     channels_first = options.data_format == "channels_first" and images.shape.rank == 4
     layout = tf.transpose(images, [0, 2, 3, 1]) if channels_first else images
@@ -166,11 +188,12 @@ def sample_pairing(
             options.lam, draw_seed, shape, options.alpha, pair_similarity, options.lam_range
         )
 
-    weights = mixing_weights(
+    layout_weights = mixing_weights(
         options.mixing, lam_seed, layout.shape, tf.shape(layout), draw, options.grid_size
     )
+    weights = layout_weights
     if channels_first:
-        weights = tf.transpose(weights, [0, 3, 1, 2])
+        weights = tf.transpose(layout_weights, [0, 3, 1, 2])
 
     outputs = dict(batch)
     outputs["images"] = mix(images, partners, weights, paired)
@@ -183,6 +206,24 @@ def sample_pairing(
             paired,
             options.label_mode,
             options.num_classes,
+        )
+    if "bounding_boxes" in batch:
+        outputs["bounding_boxes"] = mix_boxes(
+            batch["bounding_boxes"], partners, sample_weights, paired
+        )
+    if "segmentation_masks" in batch:
+        # Masks take the pixels' weights, averaged over image channels.
+        mask_weights = tf.reduce_mean(layout_weights, axis=-1, keepdims=True)
+        if channels_first:
+            mask_weights = tf.transpose(mask_weights, [0, 3, 1, 2])
+        outputs["segmentation_masks"] = mix_masks(
+            batch["segmentation_masks"],
+            partners,
+            mask_weights,
+            paired,
+            options.label_mode,
+            options.num_classes,
+            channels_first,
         )
     info = {
         "partners": partners,

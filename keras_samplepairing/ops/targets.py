@@ -65,7 +65,7 @@ def mix_labels(
         raise ValueError(f"`label_mode` must be one of {LABEL_MODES}, got {label_mode!r}.")
     if label_mode == "first":
         return labels
-    y1 = one_hot_labels(labels, num_classes)
+    y1 = one_hot_labels(tf.convert_to_tensor(labels), num_classes)
     y2 = tf.gather(y1, partners)
     w = tf.cast(tf.where(paired, weights, 1.0), y1.dtype)[:, None]
     return w * y1 + (1.0 - w) * y2
