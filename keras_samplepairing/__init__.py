@@ -1,9 +1,10 @@
 """SamplePairing image augmentation for Keras 3 / TensorFlow."""
 
 from keras_samplepairing import ops
-from keras_samplepairing.data import SamplePairingMap, samplepairing_map
+from keras_samplepairing.data import SamplePairingMap, pair_with_dataset, samplepairing_map
 from keras_samplepairing.layers import FeatureSamplePairing, SamplePairing
 from keras_samplepairing.pairing_model import PairingModel
+from keras_samplepairing.schedule import SamplePairingSchedule
 
 __version__ = "0.1.0"
 
@@ -12,6 +13,8 @@ __all__ = [
     "PairingModel",
     "SamplePairing",
     "SamplePairingMap",
+    "SamplePairingSchedule",
     "ops",
+    "pair_with_dataset",
     "samplepairing_map",
 ]

@@ -1,0 +1,111 @@
+"""The on/off schedule: states, toggling in a model and in tf.data, no retracing."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_samplepairing import SamplePairing, SamplePairingSchedule, samplepairing_map
+from keras_samplepairing.schedule import schedule_state
+
+IMAGES = np.stack([np.full((4, 4, 1), 10.0 * i, "float32") for i in range(6)])
+LABELS = np.arange(6) % 3
+
+
+def test_epoch_states_follow_warmup_on_off_finetune():
+    states = [schedule_state(i, 2, 3, 1, 2, 12) for i in range(12)]
+    assert states == [0, 0, 1, 1, 1, 0, 1, 1, 1, 0, 0, 0]
+    # The paper: 8 on, 2 off, repeatedly.
+    assert [schedule_state(i, 0, 8, 2, 0, None) for i in range(10)] == [1] * 8 + [0] * 2
+
+
+class Recorder(keras.layers.Layer):
+    """Stores the batch that reaches it, to see whether it was mixed."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.seen = keras.Variable(np.zeros_like(IMAGES), trainable=False)
+
+    def call(self, x, training=None):
+        self.seen.assign(x)
+        return x
+
+
+class MixedEpochs(keras.callbacks.Callback):
+    def __init__(self, recorder):
+        super().__init__()
+        self.recorder, self.mixed = recorder, []
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.mixed.append(not np.array_equal(self.recorder.seen.numpy(), IMAGES))
+
+
+def _model(with_layer, record=True):
+    recorder = Recorder() if record else keras.layers.Identity()
+    inputs = keras.Input((4, 4, 1))
+    x = SamplePairing(seed=0)(inputs) if with_layer else inputs
+    x = keras.layers.Flatten()(recorder(x))
+    model = keras.Model(inputs, keras.layers.Dense(3)(x))
+    model.compile("sgd", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    return model, recorder
+
+
+EXPECTED = [False, True, True, False, True, False]  # warmup 1, on 2, off 1, finetune 1
+
+
+def test_toggling_inside_a_model_without_retracing():
+    model, recorder = _model(with_layer=True)
+    layer = model.layers[1]
+    calls = []
+    original = layer.call
+    layer.call = lambda *a, **k: calls.append(1) or original(*a, **k)
+    watch = MixedEpochs(recorder)
+    schedule = SamplePairingSchedule(warmup=1, on=2, off=1, finetune=1)
+    history = model.fit(
+        IMAGES,
+        LABELS,
+        batch_size=6,
+        epochs=6,
+        shuffle=False,
+        verbose=0,
+        callbacks=[schedule, watch],
+    )
+    assert watch.mixed == EXPECTED
+    assert history.history["samplepairing"] == [float(e) for e in EXPECTED]
+    assert len(calls) == 1  # traced once: the switch is a variable, not a retrace
+    assert bool(layer.enabled.numpy())  # restored after fit
+
+
+def test_toggling_a_tf_data_map():
+    model, recorder = _model(with_layer=False)
+    pair = samplepairing_map(seed=0)
+    ds = tf.data.Dataset.from_tensor_slices((IMAGES, LABELS)).batch(6).map(pair)
+    watch = MixedEpochs(recorder)
+    schedule = SamplePairingSchedule(warmup=1, on=2, off=1, finetune=1, targets=[pair])
+    model.fit(ds, epochs=6, verbose=0, callbacks=[schedule, watch])
+    assert watch.mixed == EXPECTED
+    assert pair._pair.experimental_get_tracing_count() == 1
+
+
+def test_step_unit_logs_the_share_of_steps_on():
+    model, _ = _model(with_layer=True, record=False)
+    schedule = SamplePairingSchedule(warmup=1, on=2, off=1, unit="step")
+    history = model.fit(IMAGES, LABELS, batch_size=2, epochs=2, verbose=0, callbacks=[schedule])
+    # Steps 0..5: off, on, on, off, on, on.
+    assert history.history["samplepairing"] == pytest.approx([2 / 3, 2 / 3])
+
+
+def test_config_and_bad_schedules():
+    schedule = SamplePairingSchedule(warmup=3, on=8, off=2, finetune=4, unit="step")
+    assert SamplePairingSchedule.from_config(schedule.get_config()).get_config() == (
+        schedule.get_config()
+    )
+    with pytest.raises(ValueError, match="warmup"):
+        SamplePairingSchedule(warmup=-1)
+    with pytest.raises(ValueError, match="on"):
+        SamplePairingSchedule(warmup=0, on=0, off=0, finetune=0)
+    with pytest.raises(ValueError, match="unit"):
+        SamplePairingSchedule(unit="batch")
+    model, _ = _model(with_layer=False)
+    with pytest.raises(ValueError, match="nothing to switch"):
+        model.fit(IMAGES, LABELS, epochs=1, verbose=0, callbacks=[SamplePairingSchedule()])
