@@ -7,9 +7,9 @@ from typing import Any
 import keras
 import tensorflow as tf
 
-from keras_samplepairing.ops.boxes import mix_boxes
+from keras_samplepairing.ops.compiled import CompiledPairing
 from keras_samplepairing.ops.options import PairingOptions
-from keras_samplepairing.ops.pipeline import check_batch, sample_pairing
+from keras_samplepairing.ops.pipeline import check_batch
 from keras_samplepairing.structure import unpack
 
 
@@ -39,10 +39,7 @@ class SamplePairingMap:
         self._generator = tf.random.Generator.from_seed(seed)
         self.enabled = tf.Variable(True, trainable=False, name="samplepairing_enabled")
         self.jit_compile = jit_compile
-        self._pair = tf.function(self._pair_batch, jit_compile=jit_compile)
-
-    def _pair_batch(self, batch: dict, seed: tf.Tensor, enabled: tf.Tensor) -> tuple[dict, dict]:
-        return sample_pairing(batch, seed, self.options, enabled=enabled)
+        self._pair = CompiledPairing(self.options, jit_compile)
 
     def __call__(self, *element: Any) -> Any:
         """Pairs one batch.
@@ -61,17 +58,7 @@ class SamplePairingMap:
             seed = self._generator.make_seeds(1)[:, 0]
         batch, repack = unpack(element)
         batch = check_batch(batch, channels_first=self.options.data_format == "channels_first")
-        # XLA has no ragged kernels: ragged boxes are mixed after the compiled
-        # part, with the partners and λ it chose.
-        boxes = batch.get("bounding_boxes")
-        ragged = isinstance(boxes, dict) and isinstance(boxes.get("boxes"), tf.RaggedTensor)
-        if ragged:
-            batch = {k: v for k, v in batch.items() if k != "bounding_boxes"}
-        outputs, info = self._pair(batch, seed, tf.convert_to_tensor(self.enabled))
-        if ragged:
-            outputs["bounding_boxes"] = mix_boxes(
-                boxes, info["partners"], info["weights"], info["paired"]
-            )
+        outputs, _ = self._pair(batch, seed, tf.convert_to_tensor(self.enabled))
         return repack(outputs)
 
 

@@ -1,8 +1,6 @@
 """The README's main command: the demo, in a tiny configuration."""
 
 import pathlib
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -40,10 +38,3 @@ def test_cli_usage_and_errors(capsys):
         cli(["train"])
     with pytest.raises(SystemExit):
         cli(["demo", "--epochs", "1"])
-
-
-def test_module_entry_point_runs():
-    done = subprocess.run(
-        [sys.executable, "-m", "keras_samplepairing", "--help"], capture_output=True, text=True
-    )
-    assert done.returncode == 0 and "demo" in done.stdout

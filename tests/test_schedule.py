@@ -84,7 +84,7 @@ def test_toggling_a_tf_data_map():
     schedule = SamplePairingSchedule(warmup=1, on=2, off=1, finetune=1, targets=[pair])
     model.fit(ds, epochs=6, verbose=0, callbacks=[schedule, watch])
     assert watch.mixed == EXPECTED
-    assert pair._pair.experimental_get_tracing_count() == 1
+    assert pair._pair.function.experimental_get_tracing_count() == 1
 
 
 def test_step_unit_logs_the_share_of_steps_on():

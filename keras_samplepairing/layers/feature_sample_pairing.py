@@ -47,6 +47,9 @@ class FeatureSamplePairing(SamplePairing):
     >>> model = keras.Model(inputs, outputs)
     """
 
+    # Similarity compares the hidden features themselves.
+    _feature_fn = staticmethod(_flatten)
+
     def __init__(self, **kwargs: Any) -> None:
         if kwargs.get("class_constraint", "any") != "any":
             raise ValueError(
@@ -61,5 +64,5 @@ class FeatureSamplePairing(SamplePairing):
             return inputs
         batch = {"images": tf.convert_to_tensor(inputs)}
         batch = check_batch(batch, min_rank=2)
-        outputs, _ = self._pair(batch, active, feature_fn=_flatten)
+        outputs, _ = self._pair(batch, active)
         return outputs["images"]

@@ -7,8 +7,9 @@ from typing import Any
 import keras
 import tensorflow as tf
 
+from keras_samplepairing.ops.compiled import CompiledPairing
 from keras_samplepairing.ops.options import PairingOptions
-from keras_samplepairing.ops.pipeline import check_batch, sample_pairing
+from keras_samplepairing.ops.pipeline import check_batch
 from keras_samplepairing.structure import unpack
 
 
@@ -93,6 +94,9 @@ class SamplePairing(keras.layers.Layer):
             ``"rel_*"``, ...). Boxes are never moved (both images of a batch
             share one size), so any format stays valid for the mix.
         seed: integer seed; the same seed gives the same pairings.
+        jit_compile: compile the math with XLA, which fuses the gather and
+            the mix into one pass (inlined when the model itself is
+            XLA-compiled). Set False only to debug.
         **kwargs: base layer keyword arguments (``name``, ``dtype``).
 
     Example:
@@ -124,6 +128,7 @@ class SamplePairing(keras.layers.Layer):
         data_format: str | None = None,
         bounding_box_format: str = "xyxy",
         seed: int | None = None,
+        jit_compile: bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -146,6 +151,8 @@ class SamplePairing(keras.layers.Layer):
             bounding_box_format=bounding_box_format,
         )
         self.seed = seed
+        self.jit_compile = jit_compile
+        self._compiled = CompiledPairing(self.options, jit_compile, self._feature_fn)
         self.seed_generator = keras.random.SeedGenerator(seed)
         # Read at run time, so a schedule can switch pairing off and on
         # without retracing or recompiling.
@@ -167,13 +174,15 @@ class SamplePairing(keras.layers.Layer):
             return training
         return tf.cast(training, tf.bool)
 
-    def _pair(self, batch: dict, active: Any, feature_fn: Any = None) -> tuple[dict, dict]:
-        """Runs the ops pipeline with this layer's seed and switches."""
+    # Features for similarity when they are not the images' (hidden features).
+    _feature_fn = None
+
+    def _pair(self, batch: dict, active: Any) -> tuple[dict, dict]:
+        """Runs the compiled pipeline with this layer's seed and switches."""
         enabled = tf.convert_to_tensor(self.enabled)
         if active is not True:
             enabled = tf.logical_and(enabled, active)
-        seed = tf.cast(self.seed_generator.next(), tf.int64)
-        return sample_pairing(batch, seed, self.options, enabled=enabled, feature_fn=feature_fn)
+        return self._compiled(batch, self.seed_generator.next(), enabled)
 
     def call(self, inputs: Any, training: bool | None = None) -> Any:
         active = self._active(training)
@@ -209,6 +218,7 @@ class SamplePairing(keras.layers.Layer):
                 "data_format": options.data_format,
                 "bounding_box_format": options.bounding_box_format,
                 "seed": self.seed,
+                "jit_compile": self.jit_compile,
             }
         )
         return config
