@@ -36,3 +36,9 @@ def test_detection(tmp_path):
     # Every mixed image carries its own boxes and its partner's.
     labels = result["batch"]["bounding_boxes"]["labels"].numpy()
     assert labels.shape == (4, 6) and all(result["boxes_per_image"] >= 2)
+
+
+def test_cutout_erasing():
+    result = _load("cutout_erasing").main(["--epochs", "1", "--subset", "64"])
+    assert 0.0 <= result["accuracy"] <= 1.0
+    assert result["augmentations_identity_at_inference"]

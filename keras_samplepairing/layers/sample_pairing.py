@@ -93,6 +93,10 @@ class SamplePairing(keras.layers.Layer):
             (``"xyxy"``, ``"yxyx"``, ``"xywh"``, ``"center_xywh"``,
             ``"rel_*"``, ...). Boxes are never moved (both images of a batch
             share one size), so any format stays valid for the mix.
+        label_smoothing: ε in [0, 1). If > 0, labels come back as float
+            one-hot labels smoothed once after mixing, ``y·(1 - ε) + ε/K``
+            (also for ``label_mode="first"``; integer labels need
+            ``num_classes``). Do not smooth again in the loss.
         seed: integer seed; the same seed gives the same pairings.
         jit_compile: compile the math with XLA, which fuses the gather and
             the mix into one pass (inlined when the model itself is
@@ -127,6 +131,7 @@ class SamplePairing(keras.layers.Layer):
         value_range: tuple[float, float] = (0.0, 255.0),
         data_format: str | None = None,
         bounding_box_format: str = "xyxy",
+        label_smoothing: float = 0.0,
         seed: int | None = None,
         jit_compile: bool = True,
         **kwargs: Any,
@@ -149,6 +154,7 @@ class SamplePairing(keras.layers.Layer):
             value_range=tuple(value_range),
             data_format=data_format or keras.config.image_data_format(),
             bounding_box_format=bounding_box_format,
+            label_smoothing=label_smoothing,
         )
         self.seed = seed
         self.jit_compile = jit_compile
@@ -217,6 +223,7 @@ class SamplePairing(keras.layers.Layer):
                 "value_range": list(options.value_range),
                 "data_format": options.data_format,
                 "bounding_box_format": options.bounding_box_format,
+                "label_smoothing": options.label_smoothing,
                 "seed": self.seed,
                 "jit_compile": self.jit_compile,
             }

@@ -63,6 +63,7 @@ class PairingOptions:
     value_range: tuple[float, float] = (0.0, 255.0)
     data_format: str = "channels_last"
     bounding_box_format: str = "xyxy"
+    label_smoothing: float = 0.0
 
     def __post_init__(self) -> None:
         if isinstance(self.lam, str):
@@ -114,6 +115,10 @@ class PairingOptions:
         object.__setattr__(self, "value_range", tuple(float(v) for v in self.value_range))
         _choice("data_format", self.data_format, DATA_FORMATS)
         _choice("bounding_box_format", self.bounding_box_format, BOX_FORMATS)
+        smoothing = _unit_number("label_smoothing", self.label_smoothing)
+        if smoothing >= 1.0:
+            raise ValueError(f"`label_smoothing` must be in [0, 1), got {smoothing}.")
+        object.__setattr__(self, "label_smoothing", smoothing)
 
     @property
     def needs_similarity(self) -> bool:

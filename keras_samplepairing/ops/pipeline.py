@@ -206,6 +206,7 @@ def sample_pairing(
             paired,
             options.label_mode,
             options.num_classes,
+            options.label_smoothing,
         )
     if "bounding_boxes" in batch:
         outputs["bounding_boxes"] = mix_boxes(

@@ -76,3 +76,15 @@ def test_pipeline_matches_its_parts(constant_images):
     np.testing.assert_array_equal(values, 5.0 * np.arange(8) + 5.0 * partners)
     one_hot = np.eye(4)[np.arange(8) % 4]
     np.testing.assert_allclose(out["labels"], 0.5 * one_hot + 0.5 * one_hot[partners])
+
+
+def test_float_index_labels_and_scalar_targets():
+    paired = tf.constant([True] * 4)
+    w = tf.constant([0.5, 0.5, 0.75, 0.5])
+    # Keras's augmentation layers hand integer labels on as float32 in tf.data.
+    as_float = mix_labels(tf.constant([0.0, 1.0, 2.0, 1.0]), PARTNERS, w, paired, "mix", 3)
+    as_int = mix_labels(tf.constant([0, 1, 2, 1]), PARTNERS, w, paired, "mix", 3)
+    np.testing.assert_array_equal(as_float, as_int)
+    # Without num_classes, (B,) float labels are scalar targets, mixed as scalars.
+    binary = mix_labels(tf.constant([1.0, 0.0, 1.0, 0.0]), PARTNERS, w, paired, "mix")
+    np.testing.assert_allclose(binary, [1.0, 0.5, 0.75, 0.0])  # partners 2, 0, 3, 1
