@@ -57,7 +57,7 @@ class SamplePairingMap:
             element = element[0] if len(element) == 1 else element
             seed = self._generator.make_seeds(1)[:, 0]
         batch, repack = unpack(element)
-        batch = check_batch(batch, channels_first=self.options.data_format == "channels_first")
+        batch = check_batch(batch, self.options)
         outputs, _ = self._pair(batch, seed, tf.convert_to_tensor(self.enabled))
         return repack(outputs)
 

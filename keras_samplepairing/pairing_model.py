@@ -88,12 +88,12 @@ class PairingModel(keras.Model):
         enabled = tf.convert_to_tensor(self.enabled)
         if self.mix_at == "input":
             batch = {"images": tf.convert_to_tensor(x), "labels": tf.convert_to_tensor(y)}
-            batch = check_batch(batch)
+            batch = check_batch(batch, self.pairing_options)
             mixed, _ = sample_pairing(batch, seed, self.pairing_options, enabled=enabled)
             return self(mixed["images"], training=True), mixed["labels"]
         hidden = self.encoder(x, training=True)
         batch = {"images": hidden, "labels": tf.convert_to_tensor(y)}
-        batch = check_batch(batch, min_rank=2)
+        batch = check_batch(batch, self.pairing_options, min_rank=2)
         mixed, _ = sample_pairing(
             batch, seed, self.pairing_options, enabled=enabled, feature_fn=_flatten
         )

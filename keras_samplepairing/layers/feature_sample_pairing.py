@@ -63,6 +63,6 @@ class FeatureSamplePairing(SamplePairing):
         if active is False:
             return inputs
         batch = {"images": tf.convert_to_tensor(inputs)}
-        batch = check_batch(batch, min_rank=2)
+        batch = check_batch(batch, self.options, min_rank=2)
         outputs, _ = self._pair(batch, active)
         return outputs["images"]

@@ -188,14 +188,22 @@ class SamplePairing(keras.layers.Layer):
         enabled = tf.convert_to_tensor(self.enabled)
         if active is not True:
             enabled = tf.logical_and(enabled, active)
-        return self._compiled(batch, self.seed_generator.next(), enabled)
+        seed = tf.cast(self.seed_generator.next(), tf.int64)
+        replica = tf.distribute.get_replica_context()
+        if replica is not None and replica.num_replicas_in_sync > 1:
+            # Every replica draws the same seed; folding in its id keeps the
+            # replicas' pairings independent of each other.
+            seed = tf.random.experimental.stateless_fold_in(
+                seed, tf.cast(replica.replica_id_in_sync_group, tf.int64)
+            )
+        return self._compiled(batch, seed, enabled)
 
     def call(self, inputs: Any, training: bool | None = None) -> Any:
         active = self._active(training)
         if active is False:
             return inputs
         batch, repack = unpack(inputs)
-        batch = check_batch(batch, channels_first=self.options.data_format == "channels_first")
+        batch = check_batch(batch, self.options)
         outputs, _ = self._pair(batch, active)
         return repack(outputs)
 

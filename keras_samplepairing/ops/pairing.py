@@ -63,6 +63,8 @@ def scored_partners(
     Returns:
         int32 ``(B,)`` partner indices.
     """
+    if scores.shape[0] == 0:  # XLA has no arg max over an empty axis
+        return fallback
     batch = tf.shape(scores)[0]
     allowed = tf.logical_not(tf.eye(batch, dtype=tf.bool))
     if candidates is not None:

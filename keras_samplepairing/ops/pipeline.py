@@ -18,19 +18,43 @@ from keras_samplepairing.ops.options import PairingOptions
 from keras_samplepairing.ops.pairing import class_candidates, select_partners
 from keras_samplepairing.ops.random import split_seed
 from keras_samplepairing.ops.similarity import pairwise_similarity, unit_similarity
-from keras_samplepairing.ops.targets import class_ids, mix_labels
+from keras_samplepairing.ops.targets import class_ids, is_sparse, mix_labels
 
 
-def check_batch(batch: dict, min_rank: int = 4, channels_first: bool = False) -> dict:
+def _check_label_range(labels: tf.Tensor, num_classes: int) -> tf.Tensor:
+    """Class indices must lie in [0, num_classes): an index outside would
+    one-hot encode to an all-zero row, a silently wrong label."""
+    if tf.executing_eagerly():
+        values = labels.numpy()
+        if values.size and (values.min() < 0 or values.max() >= num_classes):
+            raise ValueError(
+                f"`labels` must be class indices in [0, {num_classes}) (num_classes), got "
+                f"values from {values.min()} to {values.max()}."
+            )
+        return labels
+    # In graphs (tf.data) this runs outside the XLA part, so the check holds.
+    message = f"`labels` must be class indices in [0, {num_classes}) (num_classes)"
+    checks = [
+        tf.debugging.assert_greater_equal(labels, tf.cast(0, labels.dtype), message=message),
+        tf.debugging.assert_less(labels, tf.cast(num_classes, labels.dtype), message=message),
+    ]
+    with tf.control_dependencies(checks):
+        return tf.identity(labels)
+
+
+def check_batch(batch: dict, options: PairingOptions | None = None, min_rank: int = 4) -> dict:
     """Returns the batch as tensors, or raises a clear error if it cannot be paired.
 
     Args:
         batch: dict with ``"images"`` and optionally ``"labels"``,
             ``"bounding_boxes"`` and ``"segmentation_masks"``.
+        options: the transform's options (layout, and the number of classes
+            that integer labels are checked against when they will be one-hot
+            encoded).
         min_rank: the smallest rank ``"images"`` may have (4 for images,
             2 for hidden features).
-        channels_first: the images' layout, for checking mask sizes.
     """
+    options = options or PairingOptions()
     batch = as_tensors(batch)
     images = batch["images"]
     if isinstance(images, tf.RaggedTensor):
@@ -56,6 +80,9 @@ def check_batch(batch: dict, min_rank: int = 4, channels_first: bool = False) ->
         raise ValueError(
             f"`features` must have rank >= {min_rank} (batch first), got {images.shape}."
         )
+    if 0 in images.shape[1:]:
+        raise ValueError(f"`images` must not be empty per sample, got shape {images.shape}.")
+    channels_first = options.data_format == "channels_first"
     if "bounding_boxes" in batch:
         check_boxes(batch["bounding_boxes"], images.shape[0])
     if "segmentation_masks" in batch:
@@ -75,6 +102,9 @@ def check_batch(batch: dict, min_rank: int = 4, channels_first: bool = False) ->
         raise ValueError(
             f"`images` and `labels` must have the same batch size, got {b_images} and {b_labels}."
         )
+    one_hot = options.label_mode == "mix" or options.label_smoothing > 0
+    if one_hot and options.num_classes is not None and is_sparse(labels, options.num_classes):
+        batch["labels"] = _check_label_range(labels, options.num_classes)
     return batch
 
 
@@ -82,7 +112,7 @@ def as_tensors(batch: dict) -> dict:
     """The batch with arrays turned into tensors (ragged boxes stay ragged)."""
     batch = dict(batch)
     for key in ("images", "labels", "segmentation_masks"):
-        if key in batch:
+        if key in batch and not isinstance(batch[key], tf.RaggedTensor):
             batch[key] = tf.convert_to_tensor(batch[key])
     if isinstance(batch.get("bounding_boxes"), dict):
         boxes = dict(batch["bounding_boxes"])
@@ -157,8 +187,11 @@ def sample_pairing(
 
     similarity = None
     if options.needs_similarity:
-        features = compute_features(layout, options, feature_fn)
-        similarity = pairwise_similarity(features, options.similarity)
+        if images.shape[0] == 0:  # an empty batch: no features to compare
+            similarity = tf.zeros([0, 0])
+        else:
+            features = compute_features(layout, options, feature_fn)
+            similarity = pairwise_similarity(features, options.similarity)
 
     candidates = None
     if options.class_constraint != "any":

@@ -1,0 +1,112 @@
+"""tf.distribute and the tf.data service: the engines this library runs inside."""
+
+import json
+import pathlib
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_samplepairing import samplepairing_map
+
+# Logical devices must be configured before TensorFlow starts, so this runs
+# in its own process.
+MIRRORED = textwrap.dedent(
+    """
+    import json, os, sys
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
+    import tensorflow as tf
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+    import keras, numpy as np
+    from keras_samplepairing import SamplePairing, samplepairing_map
+
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    x = np.stack([np.full((4, 4, 1), 10.0 * i, "float32") for i in range(16)])
+    y = np.arange(16) % 4
+    with strategy.scope():
+        model = keras.Sequential([keras.Input((4, 4, 1)), SamplePairing(seed=0),
+                                  keras.layers.Rescaling(1 / 255), keras.layers.Flatten(),
+                                  keras.layers.Dense(4)])
+        model.compile("sgd", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(8).map(samplepairing_map(seed=0))
+    history = model.fit(ds, epochs=2, verbose=0)
+
+    layer = model.layers[0]
+    per_replica = strategy.experimental_distribute_values_from_function(
+        lambda ctx: tf.constant(x[ctx.replica_id_in_sync_group * 8:][:8]))
+    out = strategy.run(lambda t: layer(t, training=True), args=(per_replica,))
+    partners = []
+    for r, t in enumerate(strategy.experimental_local_results(out)):
+        own = np.arange(r * 8, r * 8 + 8)
+        partners.append(np.rint(t.numpy()[:, 0, 0, 0] / 5 - own).astype(int).tolist())
+    json.dump({"loss": history.history["loss"], "partners": partners}, open(sys.argv[1], "w"))
+    """
+)
+
+
+def test_mirrored_strategy_pairs_within_each_replica(tmp_path):
+    result_file = tmp_path / "result.json"
+    subprocess.run([sys.executable, "-c", MIRRORED, str(result_file)], check=True, timeout=300)
+    result = json.loads(result_file.read_text())
+    assert all(np.isfinite(result["loss"]))
+    first, second = result["partners"]
+    assert sorted(first) == list(range(8)) and sorted(second) == list(range(8, 16))
+    # Replicas draw independent pairings (the replica id is folded into the seed).
+    assert [p - 8 for p in second] != first
+
+
+@pytest.fixture
+def data_service():
+    service = tf.data.experimental.service
+    dispatcher = service.DispatchServer(service.DispatcherConfig(port=0))
+    address = dispatcher.target.split("://")[1]
+    workers = [
+        service.WorkerServer(service.WorkerConfig(dispatcher_address=address, port=0))
+        for _ in range(2)
+    ]
+    yield dispatcher.target
+    for server in (*workers, dispatcher):
+        server._stop()  # the servers' only stop call; they would outlive the test
+
+
+def test_tf_data_service_delivers_every_element_once_mixed(data_service):
+    service = tf.data.experimental.service
+    n = 48
+
+    def element(i):
+        return {
+            "images": tf.fill([4, 4, 3], tf.cast(i, tf.float32) * 10.0),
+            "labels": i % 4,
+            "index": i,
+        }
+
+    pair = samplepairing_map(seed=0, label_mode="mix", num_classes=4)
+    ds = tf.data.Dataset.range(n).map(element).batch(8).enumerate().map(pair)
+    ds = ds.apply(
+        service.distribute(processing_mode=service.ShardingPolicy.DYNAMIC, service=data_service)
+    )
+    indices, count = [], 0
+    for batch in ds:
+        count += 1
+        index = batch["index"].numpy()
+        indices += index.tolist()
+        images = batch["images"].numpy()
+        assert images.shape == (8, 4, 4, 3)
+        lo, hi = index.min() * 10.0, index.max() * 10.0  # partners come from the batch
+        assert np.all((images >= lo) & (images <= hi))
+        np.testing.assert_allclose(batch["labels"].numpy().sum(axis=1), 1.0, rtol=1e-6)
+        assert not np.allclose(images[:, 0, 0, 0], index * 10.0)  # mixed
+    assert count == n // 8
+    assert sorted(indices) == list(range(n))  # none lost, none duplicated
+
+
+def test_data_service_example(data_service):
+    path = pathlib.Path(__file__).resolve().parent.parent / "examples" / "data_service.py"
+    namespace = {}
+    exec(compile(path.read_text(), str(path), "exec"), namespace)
+    result = namespace["main"](["--elements", "32", "--batch", "8"], service=data_service)
+    assert result["delivered"] == list(range(32))
