@@ -6,6 +6,7 @@ between rows of the same run (absolute times drift on shared machines).
     python benchmarks/run.py                 # full sizes
     python benchmarks/run.py --quick         # tiny sizes, for smoke runs
     python benchmarks/run.py --markdown out.md --json out.json
+    python benchmarks/run.py --bfc           # TF's BFC allocator on the CPU
 """
 
 from __future__ import annotations
@@ -16,9 +17,15 @@ import os
 import platform
 import resource
 import statistics
+import sys
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# Must be set before TensorFlow starts: TF's BFC allocator on the CPU reuses
+# freed buffers, where the default allocator hands out fresh pages (and page
+# faults) for every large output.
+if "--bfc" in sys.argv:
+    os.environ["TF_CPU_ALLOCATOR_USE_BFC"] = "true"
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
@@ -27,16 +34,29 @@ import tensorflow as tf  # noqa: E402
 import keras_samplepairing as ksp  # noqa: E402
 
 
-def timeit(fn, repeats: int, warmup: int = 2) -> dict:
-    """Median and min-max of ``repeats`` timed calls, in milliseconds."""
-    for _ in range(warmup):
-        fn()
-    times = []
+def timeit(cases: list[tuple], repeats: int, warmup: int = 2) -> list[dict]:
+    """Times ``(name, fn, extra)`` cases round-robin: each repeat runs every
+    case once, so a noisy spell on a shared machine hits all of them alike and
+    the ratios between rows hold. Median and min-max, in milliseconds."""
+    for _, fn, _ in cases:
+        for _ in range(warmup):
+            fn()
+    times = {name: [] for name, _, _ in cases}
     for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - start) * 1e3)
-    return {"median_ms": statistics.median(times), "min_ms": min(times), "max_ms": max(times)}
+        for name, fn, _ in cases:
+            start = time.perf_counter()
+            fn()
+            times[name].append((time.perf_counter() - start) * 1e3)
+    return [
+        {
+            "name": name,
+            **extra,
+            "median_ms": statistics.median(times[name]),
+            "min_ms": min(times[name]),
+            "max_ms": max(times[name]),
+        }
+        for name, _, extra in cases
+    ]
 
 
 def mixing_rows(shape: tuple, repeats: int) -> list[dict]:
@@ -49,18 +69,10 @@ def mixing_rows(shape: tuple, repeats: int) -> list[dict]:
     labels = tf.constant(np.eye(10, dtype="float32")[rng.integers(0, 10, batch)])
     buffer = np.empty_like(images_np)
     tag = "x".join(map(str, shape))
-    rows = []
+    cases = []
 
     def add(name, fn, **extra):
-        rows.append(
-            {
-                "name": f"{name} [{tag}]",
-                "batch": batch,
-                "group": tag,
-                **timeit(fn, repeats),
-                **extra,
-            }
-        )
+        cases.append((f"{name} [{tag}]", fn, {"batch": batch, "group": tag, **extra}))
 
     add("floor: np.copyto", lambda: np.copyto(buffer, images_np), floor=True)
     # Maps run as graphs in tf.data; tf.function here keeps eager dispatch out.
@@ -83,7 +95,7 @@ def mixing_rows(shape: tuple, repeats: int) -> list[dict]:
         add("keras_cv.layers.MixUp", lambda: cv_fn(images, labels))
     except ImportError:
         pass
-    return rows
+    return timeit(cases, repeats)
 
 
 def similarity_rows(batch: int, side: int, repeats: int) -> list[dict]:
@@ -91,48 +103,36 @@ def similarity_rows(batch: int, side: int, repeats: int) -> list[dict]:
     images = tf.constant(
         np.random.default_rng(1).uniform(0, 255, (batch, side, side, 3)).astype("float32")
     )
-    rows = []
+    cases = []
     for pairing in ("random", "most_similar"):
         fn = tf.function(ksp.samplepairing_map(seed=0, pairing=pairing))
-        rows.append(
-            {
-                "name": f"pairing={pairing} [{batch}x{side}x{side}x3]",
-                "batch": batch,
-                **timeit(lambda fn=fn: fn(images), repeats),
-            }
-        )
-    return rows
+        name = f"pairing={pairing} [{batch}x{side}x{side}x3]"
+        cases.append((name, lambda fn=fn: fn(images), {"batch": batch}))
+    return timeit(cases, repeats)
 
 
 def pipeline_rows(count: int, side: int, batch: int, repeats: int) -> list[dict]:
     """A uint8 tf.data pipeline with and without SamplePairing; RSS growth."""
     images = np.random.default_rng(2).integers(0, 256, (count, side, side, 3), dtype="uint8")
     labels = np.arange(count) % 10
-    rows = []
+    cases = []
     for with_pairing in (False, True):
         ds = tf.data.Dataset.from_tensor_slices((images, labels)).batch(batch)
         if with_pairing:
             ds = ds.map(ksp.samplepairing_map(seed=0), num_parallel_calls=tf.data.AUTOTUNE)
         ds = ds.prefetch(tf.data.AUTOTUNE)
-        rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
         def drain(ds=ds):
             for _ in ds:
                 pass
 
-        timing = timeit(drain, repeats, warmup=1)
-        rows.append(
-            {
-                "name": f"tf.data uint8 pipeline, pairing={with_pairing} [{count}x{side}x{side}x3]",
-                "batch": count,
-                **timing,
-                "peak_rss_growth_mb": (
-                    resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before
-                )
-                / 1024,
-            }
-        )
-    return rows
+        # Peak RSS is process-wide, so it is read around a first, lone pass.
+        rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        drain()
+        growth = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before) / 1024
+        name = f"tf.data uint8 pipeline, pairing={with_pairing} [{count}x{side}x{side}x3]"
+        cases.append((name, drain, {"batch": count, "peak_rss_growth_mb": growth}))
+    return timeit(cases, repeats, warmup=1)
 
 
 def fit_rows(batch: int, side: int, steps: int, repeats: int) -> list[dict]:
@@ -140,7 +140,7 @@ def fit_rows(batch: int, side: int, steps: int, repeats: int) -> list[dict]:
     rng = np.random.default_rng(3)
     x = rng.uniform(0, 255, (batch * steps, side, side, 3)).astype("float32")
     y = rng.integers(0, 10, batch * steps)
-    rows = []
+    cases = []
     for with_layer in (False, True):
         inputs = keras.Input((side, side, 3))
         h = ksp.SamplePairing(seed=0)(inputs) if with_layer else inputs
@@ -152,16 +152,13 @@ def fit_rows(batch: int, side: int, steps: int, repeats: int) -> list[dict]:
         model.compile(
             "adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True), jit_compile=True
         )
-        timing = timeit(
-            lambda m=model: m.fit(x, y, batch_size=batch, epochs=1, verbose=0), repeats, warmup=1
-        )
-        rows.append(
-            {
-                "name": f"fit step, layer={with_layer} [{batch}x{side}x{side}x3]",
-                "batch": batch,
-                **{k: v / steps for k, v in timing.items()},
-            }
-        )
+        name = f"fit step, layer={with_layer} [{batch}x{side}x{side}x3]"
+        run = lambda m=model: m.fit(x, y, batch_size=batch, epochs=1, verbose=0)  # noqa: E731
+        cases.append((name, run, {"batch": batch}))
+    rows = timeit(cases, repeats, warmup=1)
+    for row in rows:  # per step, not per epoch
+        for key in ("median_ms", "min_ms", "max_ms"):
+            row[key] /= steps
     return rows
 
 
@@ -180,14 +177,14 @@ def markdown(rows: list[dict]) -> str:
         return "" if value is None else format(value, spec)
 
     lines = [
-        "| case | median ms | min–max ms | images/s | × floor | × keras MixUp |",
-        "| --- | ---: | ---: | ---: | ---: | ---: |",
+        "| case | median ms | min–max ms | images/s | × floor | × keras MixUp | peak RSS +MB |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for r in rows:
         lines.append(
             f"| {r['name']} | {r['median_ms']:.2f} | {r['min_ms']:.2f}–{r['max_ms']:.2f} | "
             f"{r['images_per_s']:.0f} | {fmt(r['x_floor'], '.2f')} | "
-            f"{fmt(r['x_keras_mixup'], '.2f')} |"
+            f"{fmt(r['x_keras_mixup'], '.2f')} | {fmt(r.get('peak_rss_growth_mb'), '.0f')} |"
         )
     return "\n".join(lines)
 
@@ -197,6 +194,9 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--quick", action="store_true", help="tiny sizes, few repeats")
     parser.add_argument("--markdown", help="also write the table here")
     parser.add_argument("--json", help="also write the rows here as JSON")
+    parser.add_argument(
+        "--bfc", action="store_true", help="TF_CPU_ALLOCATOR_USE_BFC=true (read at start-up)"
+    )
     args = parser.parse_args(argv)
 
     if args.quick:
@@ -217,7 +217,11 @@ def main(argv: list[str] | None = None) -> list[dict]:
     rows += [row for group in extra for row in group]
     rows = with_ratios(rows)
     table = markdown(rows)
-    machine = f"{platform.machine()}, {os.cpu_count()} cores, TF {tf.__version__}, Keras {keras.__version__}"
+    allocator = "BFC" if os.environ.get("TF_CPU_ALLOCATOR_USE_BFC") == "true" else "default"
+    machine = (
+        f"{platform.machine()}, {os.cpu_count()} cores, TF {tf.__version__}, "
+        f"Keras {keras.__version__}, CPU allocator: {allocator}"
+    )
     print(f"{machine}\n\n{table}")
     if args.markdown:
         with open(args.markdown, "w") as f:

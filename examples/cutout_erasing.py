@@ -19,9 +19,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
-from sklearn.datasets import load_digits  # noqa: E402
 
 from keras_samplepairing import SamplePairing  # noqa: E402
+from keras_samplepairing.demo import load_digits_split  # noqa: E402
 
 
 def build_model(seed: int) -> keras.Model:
@@ -52,12 +52,7 @@ def main(argv: list[str] | None = None) -> dict:
     args = parser.parse_args(argv)
     keras.utils.set_random_seed(args.seed)
 
-    digits = load_digits()
-    images = (digits.images[..., None] * (255.0 / 16.0)).astype("float32")
-    order = np.random.default_rng(args.seed).permutation(len(images))
-    images, labels = images[order], digits.target[order]
-    split = int(0.8 * len(images))
-    x_train, y_train = images[:split][: args.subset], labels[:split][: args.subset]
+    (x_train, y_train), (x_val, y_val) = load_digits_split(args.subset, args.seed)
 
     model = build_model(args.seed)
     model.compile(
@@ -66,10 +61,10 @@ def main(argv: list[str] | None = None) -> dict:
         metrics=["accuracy"],
     )
     model.fit(x_train, y_train, batch_size=32, epochs=args.epochs, verbose=2)
-    _, accuracy = model.evaluate(images[split:], labels[split:], verbose=0)
+    _, accuracy = model.evaluate(x_val, y_val, verbose=0)
     print(f"validation accuracy: {accuracy:.4f}")
     # The augmentation layers are all the identity at inference.
-    sample = images[split : split + 4]
+    sample = x_val[:4]
     identity = all(
         np.array_equal(layer(sample, training=False), sample) for layer in model.layers[:3]
     )

@@ -20,23 +20,14 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
-from sklearn.datasets import load_digits  # noqa: E402
 
 from keras_samplepairing import FeatureSamplePairing, PairingModel  # noqa: E402
-
-
-def load_data(subset: int | None, seed: int):
-    digits = load_digits()
-    images = (digits.images[..., None] / 16.0).astype("float32")
-    order = np.random.default_rng(seed).permutation(len(images))
-    images, labels = images[order], digits.target[order].astype("int32")
-    split = int(0.8 * len(images))
-    train = images[:split][:subset], labels[:split][:subset]
-    return train, (images[split:], labels[split:])
+from keras_samplepairing.demo import load_digits_split  # noqa: E402
 
 
 def encoder_block(inputs):
-    x = keras.layers.Conv2D(32, 3, padding="same", activation="relu")(inputs)
+    x = keras.layers.Rescaling(1.0 / 255.0)(inputs)
+    x = keras.layers.Conv2D(32, 3, padding="same", activation="relu")(x)
     return keras.layers.MaxPooling2D()(x)
 
 
@@ -53,7 +44,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     keras.utils.set_random_seed(args.seed)
-    (x_train, y_train), (x_val, y_val) = load_data(args.subset, args.seed)
+    (x_train, y_train), (x_val, y_val) = load_digits_split(args.subset, args.seed)
     results = {}
 
     # 1. A layer between blocks; sparse labels, ordinary fit.

@@ -15,24 +15,9 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
-import numpy as np  # noqa: E402
-from sklearn.datasets import load_digits  # noqa: E402
 
 from keras_samplepairing import SamplePairing  # noqa: E402
-
-
-def load_data(subset: int | None, seed: int):
-    """Digits as 8x8x1 float images in [0, 255], split 80/20."""
-    digits = load_digits()
-    images = (digits.images[..., None] * (255.0 / 16.0)).astype("float32")
-    labels = digits.target.astype("int32")
-    order = np.random.default_rng(seed).permutation(len(images))
-    images, labels = images[order], labels[order]
-    split = int(0.8 * len(images))
-    train = images[:split], labels[:split]
-    if subset:
-        train = train[0][:subset], train[1][:subset]
-    return train, (images[split:], labels[split:])
+from keras_samplepairing.demo import load_digits_split  # noqa: E402
 
 
 def build_model(seed: int) -> keras.Model:
@@ -56,7 +41,7 @@ def main(argv: list[str] | None = None) -> dict:
     args = parser.parse_args(argv)
 
     keras.utils.set_random_seed(args.seed)
-    (x_train, y_train), (x_val, y_val) = load_data(args.subset, args.seed)
+    (x_train, y_train), (x_val, y_val) = load_digits_split(args.subset, args.seed)
     model = build_model(args.seed)
     model.compile(
         optimizer=keras.optimizers.Adam(3e-3),

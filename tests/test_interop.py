@@ -178,3 +178,40 @@ def test_label_smoothing_is_applied_once():
         SamplePairing(label_smoothing=1.0)
     with pytest.raises(ValueError, match="num_classes"):
         SamplePairing(label_smoothing=0.1)((images, labels))
+
+
+KERAS_LAYERS = {
+    "RandomFlip": lambda: keras.layers.RandomFlip("horizontal", seed=1),
+    "RandomCrop": lambda: keras.layers.RandomCrop(6, 6, seed=1),
+    "RandomErasing": lambda: keras.layers.RandomErasing(factor=1.0, scale=(0.1, 0.2), seed=1),
+    "RandAugment": lambda: keras.layers.RandAugment(value_range=(0, 255), seed=1),
+    "Pipeline": lambda: keras.layers.Pipeline(
+        [keras.layers.RandomFlip("horizontal", seed=1), keras.layers.RandomCrop(6, 6, seed=1)]
+    ),
+}
+RANDOM_IMAGES = np.random.default_rng(3).uniform(0, 255, (B, 8, 8, 3)).astype("float32")
+
+
+@pytest.mark.parametrize("form", ["tuple", "dict"])
+@pytest.mark.parametrize("name", list(KERAS_LAYERS))
+def test_each_keras_layer_composes_in_tf_data(name, form):
+    def run(use_keras, use_pairing):
+        keras_layer, pair = KERAS_LAYERS[name](), samplepairing_map(seed=0)
+        ds = tf.data.Dataset.from_tensor_slices({"images": RANDOM_IMAGES, "labels": LABELS})
+        ds = ds.batch(B)
+        if form == "tuple":
+            ds = ds.map(lambda e: (e["images"], e["labels"]))
+        if use_keras:
+            ds = ds.map(keras_layer if form == "dict" else lambda x, y: (keras_layer(x), y))
+        if use_pairing:
+            ds = ds.map(pair)
+        element = next(iter(ds))
+        return element["images"] if form == "dict" else element[0]
+
+    both, keras_only, pairing_only = run(True, True), run(True, False), run(False, True)
+    assert both.shape == keras_only.shape and both.dtype == tf.float32
+    assert not np.allclose(both, keras_only)  # pairing took effect
+    if both.shape == pairing_only.shape:
+        assert not np.allclose(both, pairing_only)  # the Keras layer took effect
+    else:
+        assert both.shape[1:3] == (6, 6)  # cropped: the Keras layer took effect

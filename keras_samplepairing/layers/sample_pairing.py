@@ -113,6 +113,9 @@ class SamplePairing(keras.layers.Layer):
     TensorShape([8, 4])
     """
 
+    # Features for similarity when they are not the images' (hidden features).
+    _feature_fn = None
+
     def __init__(
         self,
         lam: float | str = 0.5,
@@ -179,9 +182,6 @@ class SamplePairing(keras.layers.Layer):
         if isinstance(training, bool):
             return training
         return tf.cast(training, tf.bool)
-
-    # Features for similarity when they are not the images' (hidden features).
-    _feature_fn = None
 
     def _pair(self, batch: dict, active: Any) -> tuple[dict, dict]:
         """Runs the compiled pipeline with this layer's seed and switches."""
