@@ -7,7 +7,7 @@ from typing import Any
 import keras
 import tensorflow as tf
 
-from keras_samplepairing.ops.compiled import CompiledPairing
+from keras_samplepairing.ops.compiled import shared_compiled_pairing
 from keras_samplepairing.ops.options import PairingOptions
 from keras_samplepairing.ops.pipeline import check_batch
 from keras_samplepairing.structure import unpack
@@ -39,7 +39,7 @@ class SamplePairingMap:
         self._generator = tf.random.Generator.from_seed(seed)
         self.enabled = tf.Variable(True, trainable=False, name="samplepairing_enabled")
         self.jit_compile = jit_compile
-        self._pair = CompiledPairing(self.options, jit_compile)
+        self._pair = shared_compiled_pairing(self.options, jit_compile)
 
     def __call__(self, *element: Any) -> Any:
         """Pairs one batch.

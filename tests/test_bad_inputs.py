@@ -142,7 +142,6 @@ def test_degenerate_inputs_give_finite_outputs(make, images):
     for options in (
         {},
         {"pairing": "sample", "similarity": "kl", "lam": "similarity"},
-        {"pairing": "most_similar", "similarity": "cosine", "lam": "beta"},
     ):
         labels = np.zeros(len(images), "int32")
         out, mixed = make(label_mode="mix", num_classes=2, **options)(images, labels)

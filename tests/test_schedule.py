@@ -82,9 +82,12 @@ def test_toggling_a_tf_data_map():
     ds = tf.data.Dataset.from_tensor_slices((IMAGES, LABELS)).batch(6).map(pair)
     watch = MixedEpochs(recorder)
     schedule = SamplePairingSchedule(warmup=1, on=2, off=1, finetune=1, targets=[pair])
+    traces = pair._pair.function.experimental_get_tracing_count()
     model.fit(ds, epochs=6, verbose=0, callbacks=[schedule, watch])
     assert watch.mixed == EXPECTED
-    assert pair._pair.function.experimental_get_tracing_count() == 1
+    # At most one trace for this batch shape (the compiled function is shared
+    # between equal options), however often the schedule switches.
+    assert pair._pair.function.experimental_get_tracing_count() - traces <= 1
 
 
 def test_step_unit_logs_the_share_of_steps_on():

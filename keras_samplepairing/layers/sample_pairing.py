@@ -7,7 +7,7 @@ from typing import Any
 import keras
 import tensorflow as tf
 
-from keras_samplepairing.ops.compiled import CompiledPairing
+from keras_samplepairing.ops.compiled import shared_compiled_pairing
 from keras_samplepairing.ops.options import PairingOptions
 from keras_samplepairing.ops.pipeline import check_batch
 from keras_samplepairing.structure import unpack
@@ -161,7 +161,7 @@ class SamplePairing(keras.layers.Layer):
         )
         self.seed = seed
         self.jit_compile = jit_compile
-        self._compiled = CompiledPairing(self.options, jit_compile, self._feature_fn)
+        self._compiled = shared_compiled_pairing(self.options, jit_compile, self._feature_fn)
         self.seed_generator = keras.random.SeedGenerator(seed)
         # Read at run time, so a schedule can switch pairing off and on
         # without retracing or recompiling.

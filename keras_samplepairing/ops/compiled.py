@@ -55,3 +55,25 @@ class CompiledPairing:
                 boxes, info["partners"], info["weights"], info["paired"]
             )
         return outputs, info
+
+
+_SHARED: dict = {}
+
+
+def shared_compiled_pairing(
+    options: PairingOptions, jit_compile: bool = True, feature_fn: Callable | None = None
+) -> CompiledPairing:
+    """The ``CompiledPairing`` for these options, shared by every caller.
+
+    TensorFlow caches XLA executables per function object, so layers and map
+    functions with equal options share one function and compile once per
+    input signature instead of once each. The function holds no state (seeds
+    and switches are arguments), which makes sharing safe. Options holding a
+    Keras model are not shared, so no model is kept alive here.
+    """
+    if callable(options.features):
+        return CompiledPairing(options, jit_compile, feature_fn)
+    key = (options, jit_compile, feature_fn)
+    if key not in _SHARED:
+        _SHARED[key] = CompiledPairing(options, jit_compile, feature_fn)
+    return _SHARED[key]
