@@ -54,10 +54,10 @@ def main(argv: list[str] | None = None, service: str | None = None) -> dict:
     parser.add_argument("--elements", type=int, default=256)
     parser.add_argument("--batch", type=int, default=32)
     args = parser.parse_args(argv)
-    servers = []
     if service is None:
+        # Kept referenced until the end: the servers stop with this process.
         dispatcher, workers = start_local_service()
-        servers, service = [dispatcher, *workers], dispatcher.target
+        service = dispatcher.target
     delivered = []
     for batch in build_dataset(args.elements, args.batch, service):
         delivered += batch["index"].numpy().tolist()
@@ -65,8 +65,6 @@ def main(argv: list[str] | None = None, service: str | None = None) -> dict:
     print(
         f"{len(delivered)} elements delivered, each once: {delivered == list(range(args.elements))}"
     )
-    for server in servers:
-        server._stop()  # the servers' only stop call
     return {"delivered": delivered}
 
 
