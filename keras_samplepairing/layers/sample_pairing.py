@@ -31,7 +31,10 @@ class SamplePairing(keras.layers.Layer):
     - Inside a functional or Sequential model it augments only when the
       model runs with ``training=True`` (``fit``) and is exactly the identity
       otherwise, also in the serving function that ``model.export`` writes.
-      In a subclassed model, pass ``training=training`` to it.
+      In a subclassed model, pass ``training=training`` to it. Once an
+      instance has been wired into a model, an unset ``training`` means
+      inference for that instance everywhere; pass ``training=True`` to
+      augment with it outside the model, or use a second instance.
 
     Input formats: a 4-D image batch; a tuple ``(images, labels)``; or a
     dict ``{"images", "labels", "bounding_boxes", "segmentation_masks"}`` as
