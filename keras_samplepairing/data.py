@@ -29,8 +29,6 @@ class SamplePairingMap:
 
     def __init__(self, seed: int | None = None, jit_compile: bool = True, **options: Any) -> None:
         options.setdefault("data_format", keras.config.image_data_format())
-        if "lam_range" in options:
-            options["lam_range"] = tuple(options["lam_range"])
         self.options = PairingOptions(**options)
         if seed is None:
             seed = int(tf.random.uniform([], 0, 2**31 - 1, dtype=tf.int64))

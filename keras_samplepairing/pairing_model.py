@@ -7,12 +7,9 @@ from typing import Any
 import keras
 import tensorflow as tf
 
+from keras_samplepairing.ops.features import flat_features
 from keras_samplepairing.ops.options import PairingOptions
 from keras_samplepairing.ops.pipeline import check_batch, sample_pairing
-
-
-def _flatten(features: tf.Tensor) -> tf.Tensor:
-    return tf.reshape(features, [tf.shape(features)[0], -1])
 
 
 @keras.saving.register_keras_serializable(package="keras_samplepairing")
@@ -63,10 +60,6 @@ class PairingModel(keras.Model):
         if mix_at not in ("input", "hidden"):
             raise ValueError(f"`mix_at` must be 'input' or 'hidden', got {mix_at!r}.")
         options.setdefault("label_mode", "mix")
-        if "lam_range" in options:
-            options["lam_range"] = tuple(options["lam_range"])
-        if "value_range" in options:
-            options["value_range"] = tuple(options["value_range"])
         self.pairing_options = PairingOptions(**options)
         self._option_config = dict(options)
         self.encoder = encoder
@@ -87,15 +80,13 @@ class PairingModel(keras.Model):
         seed = tf.cast(self.seed_generator.next(), tf.int64)
         enabled = tf.convert_to_tensor(self.enabled)
         if self.mix_at == "input":
-            batch = {"images": tf.convert_to_tensor(x), "labels": tf.convert_to_tensor(y)}
-            batch = check_batch(batch, self.pairing_options)
+            batch = check_batch({"images": x, "labels": y}, self.pairing_options)
             mixed, _ = sample_pairing(batch, seed, self.pairing_options, enabled=enabled)
             return self(mixed["images"], training=True), mixed["labels"]
         hidden = self.encoder(x, training=True)
-        batch = {"images": hidden, "labels": tf.convert_to_tensor(y)}
-        batch = check_batch(batch, self.pairing_options, min_rank=2)
+        batch = check_batch({"images": hidden, "labels": y}, self.pairing_options, min_rank=2)
         mixed, _ = sample_pairing(
-            batch, seed, self.pairing_options, enabled=enabled, feature_fn=_flatten
+            batch, seed, self.pairing_options, enabled=enabled, feature_fn=flat_features
         )
         return self.head(mixed["images"], training=True), mixed["labels"]
 

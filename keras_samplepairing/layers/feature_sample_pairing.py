@@ -5,14 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import keras
-import tensorflow as tf
 
 from keras_samplepairing.layers.sample_pairing import SamplePairing
+from keras_samplepairing.ops.features import flat_features
 from keras_samplepairing.ops.pipeline import check_batch
-
-
-def _flatten(features: tf.Tensor) -> tf.Tensor:
-    return tf.reshape(features, [tf.shape(features)[0], -1])
 
 
 @keras.saving.register_keras_serializable(package="keras_samplepairing")
@@ -48,7 +44,7 @@ class FeatureSamplePairing(SamplePairing):
     """
 
     # Similarity compares the hidden features themselves.
-    _feature_fn = staticmethod(_flatten)
+    _feature_fn = staticmethod(flat_features)
 
     def __init__(self, **kwargs: Any) -> None:
         if kwargs.get("class_constraint", "any") != "any":
@@ -62,7 +58,6 @@ class FeatureSamplePairing(SamplePairing):
         active = self._active(training)
         if active is False:
             return inputs
-        batch = {"images": tf.convert_to_tensor(inputs)}
-        batch = check_batch(batch, self.options, min_rank=2)
+        batch = check_batch({"images": inputs}, self.options, min_rank=2)
         outputs, _ = self._pair(batch, active)
         return outputs["images"]

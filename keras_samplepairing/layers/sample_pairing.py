@@ -146,7 +146,7 @@ class SamplePairing(keras.layers.Layer):
         self.options = PairingOptions(
             lam=lam,
             alpha=alpha,
-            lam_range=tuple(lam_range),
+            lam_range=lam_range,
             rate=rate,
             label_mode=label_mode,
             num_classes=num_classes,
@@ -157,7 +157,7 @@ class SamplePairing(keras.layers.Layer):
             class_constraint=class_constraint,
             mixing=mixing,
             grid_size=grid_size,
-            value_range=tuple(value_range),
+            value_range=value_range,
             data_format=data_format or keras.config.image_data_format(),
             bounding_box_format=bounding_box_format,
             label_smoothing=label_smoothing,

@@ -22,6 +22,12 @@ def _area_matrix(source: int, target: int) -> np.ndarray:
     return matrix / scale
 
 
+def flat_features(features: tf.Tensor) -> tf.Tensor:
+    """Hidden features as they are, flattened to ``(B, D)``: similarity on the
+    activations themselves (feature-level pairing)."""
+    return tf.reshape(features, [tf.shape(features)[0], -1])
+
+
 def pooled_features(images: tf.Tensor, size: int = 8) -> tf.Tensor:
     """Area-averages the images down to ``size x size`` and flattens them.
 
