@@ -31,10 +31,15 @@ def flat_features(features: tf.Tensor) -> tf.Tensor:
 def pooled_features(images: tf.Tensor, size: int = 8) -> tf.Tensor:
     """Area-averages the images down to ``size x size`` and flattens them.
 
-    When ``size`` divides H and W this is a reshape and a mean (one fused
-    read of the batch); otherwise two small matrix products with fixed
-    area weights give exact area averaging for any H and W. Images smaller
-    than ``size`` keep their own size.
+    When ``size`` divides H and W, rows are summed first (a reduction whose
+    output is contiguous, which XLA's CPU backend vectorises) and then the
+    columns of each cell, as strided slices of that ``H / size`` times
+    smaller result; a single reduction over both axes of a
+    ``(B, size, H/size, size, W/size, C)`` view runs about 2.5x slower on
+    XLA's CPU backend, since its innermost kept axis is the channels.
+    Otherwise two small matrix products with fixed area weights give exact
+    area averaging for any H and W. Images smaller than ``size`` keep their
+    own size.
 
     Args:
         images: ``(B, H, W, C)`` tensor with static H and W.
@@ -43,18 +48,23 @@ def pooled_features(images: tf.Tensor, size: int = 8) -> tf.Tensor:
     Returns:
         ``(B, min(size, H) * min(size, W) * C)`` float32 features.
     """
-    height, width = images.shape[1], images.shape[2]
-    if height is None or width is None:
+    height, width, channels = images.shape[1], images.shape[2], images.shape[3]
+    if height is None or width is None or channels is None:
         raise ValueError(
-            f"`features='pooled'` needs a static image height and width, got shape {images.shape}."
+            "`features='pooled'` needs a static image height, width and channels, got shape "
+            f"{images.shape}."
         )
     out_h, out_w = min(size, height), min(size, width)
     batch = tf.shape(images)[0]
     x = tf.cast(images, tf.float32)
     if height % out_h == 0 and width % out_w == 0:
-        # Whole cells: one reduction that XLA fuses into a single read.
-        cells = tf.reshape(x, [batch, out_h, height // out_h, out_w, width // out_w, -1])
-        return tf.reshape(tf.reduce_mean(cells, axis=[2, 4]), [batch, -1])
+        cell_h, cell_w = height // out_h, width // out_w
+        rows = tf.reduce_sum(tf.reshape(x, [batch, out_h, cell_h, width * channels]), axis=2)
+        cells = tf.reshape(rows, [batch, out_h, out_w, cell_w * channels])
+        total = cells[..., :channels]
+        for column in range(1, cell_w):
+            total += cells[..., column * channels : (column + 1) * channels]
+        return tf.reshape(total / float(cell_h * cell_w), [batch, -1])
     rows = tf.constant(_area_matrix(height, out_h))
     cols = tf.constant(_area_matrix(width, out_w))
     pooled = tf.einsum("bhwc,ph,qw->bpqc", x, rows, cols)

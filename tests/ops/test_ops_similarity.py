@@ -68,6 +68,11 @@ def test_pooled_features_average_areas_exactly():
     pooled = pooled_features(tf.constant(images), size=4).numpy().reshape(2, 4, 4, 1)
     expected = images.reshape(2, 4, 4, 4, 3, 1).mean(axis=(2, 4))
     np.testing.assert_allclose(pooled, expected, rtol=1e-5)
+    # Several channels, compiled: rows and columns summed in two stages.
+    rgb = np.random.default_rng(0).uniform(0, 255, (3, 16, 24, 3)).astype("float32")
+    pooled = tf.function(pooled_features, jit_compile=True)(tf.constant(rgb))
+    expected = rgb.reshape(3, 8, 2, 8, 3, 3).mean(axis=(2, 4)).reshape(3, -1)
+    np.testing.assert_allclose(pooled.numpy(), expected, rtol=1e-5)
     # Sizes that do not divide: the overall mean is preserved.
     odd = np.random.default_rng(1).uniform(size=(1, 10, 7, 3)).astype("float32")
     pooled = pooled_features(tf.constant(odd), size=4).numpy().reshape(1, 4, 4, 3)
