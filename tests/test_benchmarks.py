@@ -24,8 +24,11 @@ def test_benchmark_quick_mode_produces_every_row(tmp_path):
         "keras.layers.MixUp",
         "pairing=random",
         "pairing=most_similar",
-        "tf.data uint8 pipeline, pairing=False",
-        "tf.data uint8 pipeline, pairing=True",
+        "tf.data uint8, batch only",
+        "tf.data uint8, map x+1",
+        "tf.data uint8, SamplePairing map",
+        "tf.data start-up to first batch, batch only",
+        "tf.data start-up to first batch, SamplePairing map",
         "fit step, layer=False",
         "fit step, layer=True",
     ):

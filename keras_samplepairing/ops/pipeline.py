@@ -205,8 +205,12 @@ def sample_pairing(
     partners = select_partners(
         options.pairing, pair_seed, batch_size, similarity, candidates, options.temperature
     )
-    paired = tf.random.stateless_uniform([batch_size], rate_seed) < options.rate
-    paired = tf.logical_and(paired, tf.cast(enabled, tf.bool))
+    paired = tf.fill([batch_size], tf.cast(enabled, tf.bool))
+    if options.rate < 1.0:
+        # Skipped at rate 1 (every draw would pass): XLA recomputes cheap
+        # producers inside the consumer, so the draw would run per pixel.
+        drawn = tf.random.stateless_uniform([batch_size], rate_seed) < options.rate
+        paired = tf.logical_and(paired, drawn)
     own = tf.range(batch_size, dtype=tf.int32)
     partners = tf.where(paired, partners, own)
 
