@@ -232,11 +232,11 @@ def main(argv: list[str] | None = None) -> list[dict]:
             fit_rows(8, 16, 2, 2),
         ]
     else:
-        repeats, shapes = 20, [(128, 64, 64, 3), (32, 224, 224, 3)]
+        repeats, shapes = 40, [(128, 64, 64, 3), (32, 224, 224, 3)]
         extra = [
-            similarity_rows(256, 64, 20),
-            pipeline_rows(2048, 64, 128, 200, 7),
-            fit_rows(64, 32, 20, 5),
+            similarity_rows(256, 64, 60),
+            pipeline_rows(2048, 64, 128, 200, 9),
+            fit_rows(64, 32, 50, 9),
         ]
     rows = [row for shape in shapes for row in mixing_rows(shape, repeats)]
     rows += [row for group in extra for row in group]

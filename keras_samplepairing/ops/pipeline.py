@@ -202,7 +202,7 @@ def sample_pairing(
             )
         candidates = class_candidates(class_ids(batch["labels"]), options.class_constraint)
 
-    partners = select_partners(
+    drawn_partners = select_partners(
         options.pairing, pair_seed, batch_size, similarity, candidates, options.temperature
     )
     paired = tf.fill([batch_size], tf.cast(enabled, tf.bool))
@@ -212,7 +212,7 @@ def sample_pairing(
         drawn = tf.random.stateless_uniform([batch_size], rate_seed) < options.rate
         paired = tf.logical_and(paired, drawn)
     own = tf.range(batch_size, dtype=tf.int32)
-    partners = tf.where(paired, partners, own)
+    partners = tf.where(paired, drawn_partners, own)
 
     pair_similarity = None
     if options.lam == "similarity":
@@ -233,7 +233,9 @@ def sample_pairing(
         weights = tf.transpose(layout_weights, [0, 3, 1, 2])
 
     outputs = dict(batch)
-    outputs["images"] = mix(images, partners, weights, paired)
+    # Image-sized mixes select unpaired rows themselves, so they take the drawn
+    # partners: XLA would otherwise recompute the select above per pixel.
+    outputs["images"] = mix(images, drawn_partners, weights, paired)
     sample_weights = label_weights(weights)
     if "labels" in batch:
         outputs["labels"] = mix_labels(
@@ -256,7 +258,7 @@ def sample_pairing(
             mask_weights = tf.transpose(mask_weights, [0, 3, 1, 2])
         outputs["segmentation_masks"] = mix_masks(
             batch["segmentation_masks"],
-            partners,
+            drawn_partners,
             mask_weights,
             paired,
             options.label_mode,
