@@ -17,6 +17,7 @@ def test_benchmark_quick_mode_produces_every_row(tmp_path):
     names = " ".join(row["name"] for row in rows)
     for expected in (
         "floor: np.copyto",
+        "naive XLA",
         "samplepairing_map jit=True",
         "samplepairing_map jit=False",
         "SamplePairing layer in tf.function",
