@@ -163,7 +163,8 @@ def mix(x: tf.Tensor, partners: tf.Tensor, weights: tf.Tensor, paired: tf.Tensor
         The mixed batch, same shape and dtype as ``x``.
     """
     if (
-        x.shape.rank > 2
+        x.shape.rank is not None
+        and x.shape.rank > 2
         and weights.shape.rank is not None
         and weights.shape[1:].num_elements() == 1
     ):

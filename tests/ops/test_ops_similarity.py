@@ -73,6 +73,9 @@ def test_pooled_features_average_areas_exactly():
     pooled = tf.function(pooled_features, jit_compile=True)(tf.constant(rgb))
     expected = rgb.reshape(3, 8, 2, 8, 3, 3).mean(axis=(2, 4)).reshape(3, -1)
     np.testing.assert_allclose(pooled.numpy(), expected, rtol=1e-5)
+    # An unknown channel count takes the matrix-product path, to the same values.
+    unknown = tf.function(pooled_features, input_signature=[tf.TensorSpec([None, 16, 24, None])])
+    np.testing.assert_allclose(unknown(tf.constant(rgb)).numpy(), expected, rtol=1e-5)
     # Sizes that do not divide: the overall mean is preserved.
     odd = np.random.default_rng(1).uniform(size=(1, 10, 7, 3)).astype("float32")
     pooled = pooled_features(tf.constant(odd), size=4).numpy().reshape(1, 4, 4, 3)
