@@ -151,16 +151,15 @@ def pipeline_rows(count: int, side: int, batch: int, batches: int, repeats: int)
     throughput = []
     for label, fn in maps.items():
         iterator = iter(pipeline(fn, repeat=True))
-        # Peak RSS is process-wide, so it is read around the first pulls.
-        rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        for _ in range(batches):
-            next(iterator)
-        growth = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before) / 1024
 
         def pull(iterator=iterator):
             for _ in range(batches):
                 next(iterator)
 
+        # Peak RSS is process-wide, so it is read around the first pulls.
+        rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        pull()
+        growth = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before) / 1024
         extra = {"batch": batch * batches, "group": "tf.data", "peak_rss_growth_mb": growth}
         if fn is None:
             extra["floor"] = True

@@ -25,9 +25,8 @@ def entry_and_computations(hlo: str) -> tuple[list[str], dict[str, str]]:
     return entry, dict(blocks)
 
 
-def full_size_results(hlo: str) -> list[tuple[str, str]]:
+def full_size_results(entry: list[str]) -> list[tuple[str, str]]:
     """``(op, called computation)`` of each entry instruction with a batch-sized result."""
-    entry, _ = entry_and_computations(hlo)
     size = int(np.prod(SHAPE))
     found = []
     for line in entry:
@@ -62,10 +61,10 @@ def test_one_full_size_buffer_and_no_per_pixel_draws(options, dtype):
     hlo = function.experimental_get_compiler_ir(
         batch, tf.constant([1, 2], tf.int64), tf.constant(True)
     )(stage="optimized_hlo")
-    results = full_size_results(hlo)
+    entry, computations = entry_and_computations(hlo)
+    results = full_size_results(entry)
     # Exactly one batch-sized result: the fused mix writing the output.
     assert [op for op, _ in results] == ["fusion"], results
     if options.rate == 1.0:
         # Random bits (uint32) inside the mix would mean a draw made per pixel.
-        _, computations = entry_and_computations(hlo)
         assert "u32[" not in computations[results[0][1]]
