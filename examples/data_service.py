@@ -41,7 +41,8 @@ def build_dataset(elements: int, batch: int, service: str) -> tf.data.Dataset:
         image = tf.fill([16, 16, 3], tf.cast(i % 256, tf.float32))
         return {"images": image, "labels": i % 10, "index": i}
 
-    pair = samplepairing_map(seed=0, label_mode="mix", num_classes=10)
+    # The index is metadata: it names the batch element, it must not be mixed.
+    pair = samplepairing_map(seed=0, label_mode="mix", num_classes=10, passthrough_keys=("index",))
     ds = tf.data.Dataset.range(elements).map(element).batch(batch)
     ds = ds.enumerate().map(pair, num_parallel_calls=tf.data.AUTOTUNE)
     return ds.apply(

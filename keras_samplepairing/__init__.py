@@ -1,9 +1,9 @@
-"""SamplePairing image augmentation for Keras 3 / TensorFlow."""
+"""SamplePairing image augmentation for Keras 3, on every backend."""
 
 from keras_samplepairing import ops
 from keras_samplepairing.data import SamplePairingMap, pair_with_dataset, samplepairing_map
 from keras_samplepairing.layers import FeatureSamplePairing, SamplePairing
-from keras_samplepairing.pairing_model import PairingModel
+from keras_samplepairing.models import PairingModel
 from keras_samplepairing.schedule import SamplePairingSchedule
 
 __version__ = "0.1.0"

@@ -7,6 +7,8 @@ from typing import Any
 
 import keras
 
+from keras_samplepairing.frontend.state import Switch
+
 
 def _count(name: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
@@ -28,11 +30,12 @@ def schedule_state(
 
 
 def _pairing_targets(model: keras.Model) -> list:
-    """Everything in ``model`` (nested models included) with an ``enabled`` switch."""
+    """Everything in ``model`` (itself and nested models included) with a
+    pairing switch."""
     found, stack = [], [model]
     while stack:
         layer = stack.pop()
-        if isinstance(getattr(layer, "enabled", None), keras.Variable):
+        if isinstance(getattr(layer, "enabled", None), Switch):
             found.append(layer)
         stack.extend(getattr(layer, "layers", []))
     return found

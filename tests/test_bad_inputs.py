@@ -51,7 +51,7 @@ BAD_ELEMENTS = [
     ),
     ("mix without num_classes", (IMAGES, LABELS), {"label_mode": "mix"}, ValueError, "num_classes"),
     ("wrong dict keys", ({"pixels": IMAGES},), {}, ValueError, "'images'"),
-    ("3-tuple", (IMAGES, LABELS, LABELS), {}, ValueError, "images, labels"),
+    ("4-tuple", (IMAGES, LABELS, LABELS, LABELS), {}, ValueError, "images, labels"),
     (
         "ragged images",
         (tf.ragged.constant([[[[1.0]]], [[[1.0]], [[2.0]]]], ragged_rank=2),),

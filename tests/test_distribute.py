@@ -84,7 +84,7 @@ def test_tf_data_service_delivers_every_element_once_mixed(data_service):
             "index": i,
         }
 
-    pair = samplepairing_map(seed=0, label_mode="mix", num_classes=4)
+    pair = samplepairing_map(seed=0, label_mode="mix", num_classes=4, passthrough_keys=("index",))
     ds = tf.data.Dataset.range(n).map(element).batch(8).enumerate().map(pair)
     ds = ds.apply(
         service.distribute(processing_mode=service.ShardingPolicy.DYNAMIC, service=data_service)

@@ -5,7 +5,8 @@ import tensorflow as tf
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from keras_samplepairing.ops import PairingOptions, sample_pairing
+from keras_samplepairing.frontend.options import PairingOptions
+from keras_samplepairing.ops import sample_pairing
 
 OPTIONS = st.fixed_dictionaries(
     {

@@ -1,6 +1,8 @@
-"""Pure TensorFlow functions behind the layers: no Keras state, XLA-compilable."""
+"""Pure functions behind the layers: no Keras state, XLA-compilable, written
+once against an array namespace (TensorFlow, or ``keras.ops`` for JAX and
+PyTorch)."""
 
-from keras_samplepairing.ops.features import histogram_features, pooled_features
+from keras_samplepairing.ops.features import flat_features, histogram_features, pooled_features
 from keras_samplepairing.ops.mixing import (
     label_weights,
     lambda_from_similarity,
@@ -8,32 +10,47 @@ from keras_samplepairing.ops.mixing import (
     mixing_weights,
     sample_lambda,
 )
-from keras_samplepairing.ops.options import PairingOptions
+from keras_samplepairing.ops.namespace import namespace
 from keras_samplepairing.ops.pairing import (
     class_candidates,
     random_partners,
     scored_partners,
     select_partners,
 )
-from keras_samplepairing.ops.pipeline import check_batch, sample_pairing
-from keras_samplepairing.ops.random import beta_sample, log_gamma_sample
+from keras_samplepairing.ops.random import beta_sample, log_gamma_sample, split_seed
 from keras_samplepairing.ops.similarity import (
     cosine_similarity,
     euclidean_similarity,
     kl_divergence_matrix,
     kl_similarity,
     pairwise_similarity,
+    to_distributions,
 )
 from keras_samplepairing.ops.targets import class_ids, mix_labels, one_hot_labels
+from keras_samplepairing.ops.transform import (
+    Pairing,
+    PartnerChoice,
+    apply_pairing,
+    choose_partners,
+    draw_batch_pairing,
+    draw_pairing,
+    pairing_info,
+    sample_pairing,
+)
 
 __all__ = [
-    "PairingOptions",
+    "Pairing",
+    "PartnerChoice",
+    "apply_pairing",
     "beta_sample",
-    "check_batch",
+    "choose_partners",
     "class_candidates",
     "class_ids",
     "cosine_similarity",
+    "draw_batch_pairing",
+    "draw_pairing",
     "euclidean_similarity",
+    "flat_features",
     "histogram_features",
     "kl_divergence_matrix",
     "kl_similarity",
@@ -43,7 +60,9 @@ __all__ = [
     "mix",
     "mix_labels",
     "mixing_weights",
+    "namespace",
     "one_hot_labels",
+    "pairing_info",
     "pairwise_similarity",
     "pooled_features",
     "random_partners",
@@ -51,4 +70,6 @@ __all__ = [
     "sample_pairing",
     "scored_partners",
     "select_partners",
+    "split_seed",
+    "to_distributions",
 ]

@@ -10,7 +10,9 @@ the mix in every format; nothing is converted or clipped.
 
 from __future__ import annotations
 
-import tensorflow as tf
+from typing import Any
+
+from keras_samplepairing.ops.namespace import namespace
 
 # keras.utils.bounding_boxes's formats.
 BOX_FORMATS = (
@@ -46,17 +48,20 @@ def check_boxes(bounding_boxes: dict, batch_size: int | None) -> None:
             "`bounding_boxes` must be a dict with 'boxes' and 'labels'; got "
             f"{type(bounding_boxes).__name__}."
         )
-    boxes, classes = bounding_boxes["boxes"], bounding_boxes[class_key(bounding_boxes)]
-    if boxes.shape.rank != 3 or boxes.shape[-1] != 4:
-        raise ValueError(f"`bounding_boxes['boxes']` must be (B, N, 4), got shape {boxes.shape}.")
-    if classes.shape.rank != 2:
+    key = class_key(bounding_boxes)
+    boxes, classes = bounding_boxes["boxes"], bounding_boxes[key]
+    xp = namespace(boxes)
+    if len(boxes.shape) != 3 or boxes.shape[-1] != 4:
         raise ValueError(
-            f"`bounding_boxes['{class_key(bounding_boxes)}']` must be (B, N), got "
-            f"shape {classes.shape}."
+            f"`bounding_boxes['boxes']` must be (B, N, 4), got shape {tuple(boxes.shape)}."
         )
-    if isinstance(boxes, tf.RaggedTensor) != isinstance(classes, tf.RaggedTensor):
+    if len(classes.shape) != 2:
+        raise ValueError(
+            f"`bounding_boxes['{key}']` must be (B, N), got shape {tuple(classes.shape)}."
+        )
+    if xp.is_ragged(boxes) != xp.is_ragged(classes):
         raise TypeError("`bounding_boxes` boxes and labels must both be dense or both ragged.")
-    if not isinstance(boxes, tf.RaggedTensor):
+    if not xp.is_ragged(boxes):
         n_boxes, n_classes = boxes.shape[1], classes.shape[1]
         if None not in (n_boxes, n_classes) and n_boxes != n_classes:
             raise ValueError(
@@ -66,25 +71,26 @@ def check_boxes(bounding_boxes: dict, batch_size: int | None) -> None:
         raise ValueError(f"`bounding_boxes` has a batch of {boxes.shape[0]}, images {batch_size}.")
 
 
-def _dense_mix(boxes, classes, partners, weights, paired):
+def _dense_mix(boxes, classes, partner_boxes, partner_classes, weights, paired):
+    xp = namespace(boxes)
     keep = paired[:, None]
-    partner_classes = tf.where(keep, tf.gather(classes, partners), tf.cast(-1, classes.dtype))
-    partner_boxes = tf.where(keep[..., None], tf.gather(boxes, partners), tf.cast(-1, boxes.dtype))
-    own_valid = tf.cast(tf.not_equal(classes, -1), tf.float32)
-    partner_valid = tf.cast(tf.not_equal(partner_classes, -1), tf.float32)
-    box_weights = tf.concat(
+    partner_classes = xp.where(keep, partner_classes, xp.cast(-1, xp.dtype_name(classes)))
+    partner_boxes = xp.where(keep[..., None], partner_boxes, xp.cast(-1, xp.dtype_name(boxes)))
+    own_valid = xp.cast(xp.not_equal(classes, -1), "float32")
+    partner_valid = xp.cast(xp.not_equal(partner_classes, -1), "float32")
+    box_weights = xp.concatenate(
         [weights[:, None] * own_valid, (1.0 - weights[:, None]) * partner_valid], axis=1
     )
     return (
-        tf.concat([boxes, partner_boxes], axis=1),
-        tf.concat([classes, partner_classes], axis=1),
+        xp.concatenate([boxes, partner_boxes], axis=1),
+        xp.concatenate([classes, partner_classes], axis=1),
         box_weights,
     )
 
 
-def _ragged_mix(boxes, classes, partners, weights, paired):
-    partner_classes = tf.gather(classes, partners)
-    partner_boxes = tf.gather(boxes, partners)
+def _ragged_mix(boxes, classes, partner_boxes, partner_classes, weights, paired):
+    import tensorflow as tf  # ragged tensors exist only in TensorFlow
+
     # An unpaired image keeps its own boxes once: its partner part is empty.
     keep = partner_classes.with_flat_values(tf.repeat(paired, partner_classes.row_lengths()))
     partner_classes = tf.ragged.boolean_mask(partner_classes, keep)
@@ -100,15 +106,14 @@ def _ragged_mix(boxes, classes, partners, weights, paired):
     )
 
 
-def mix_boxes(
-    bounding_boxes: dict, partners: tf.Tensor, weights: tf.Tensor, paired: tf.Tensor
-) -> dict:
+def mix_boxes(bounding_boxes: dict, partner_boxes: dict, weights: Any, paired: Any) -> dict:
     """Boxes, classes and per-box weights for the mixed batch.
 
     Args:
         bounding_boxes: ``{"boxes": (B, N, 4), "labels" or "classes": (B, N)}``,
             dense (padding rows have class -1) or ``tf.RaggedTensor``.
-        partners: int32 ``(B,)``.
+        partner_boxes: the partners' boxes in the same form, row ``i`` for
+            row ``i``.
         weights: float32 ``(B,)``, the first image's share λ.
         paired: bool ``(B,)``.
 
@@ -121,9 +126,17 @@ def mix_boxes(
     """
     key = class_key(bounding_boxes)
     boxes, classes = bounding_boxes["boxes"], bounding_boxes[key]
-    weights = tf.where(paired, tf.cast(weights, tf.float32), 1.0)
-    mixer = _ragged_mix if isinstance(boxes, tf.RaggedTensor) else _dense_mix
-    boxes, classes, box_weights = mixer(boxes, classes, partners, weights, paired)
+    xp = namespace(weights)
+    weights = xp.where(paired, xp.cast(weights, "float32"), 1.0)
+    mixer = _ragged_mix if namespace(boxes).is_ragged(boxes) else _dense_mix
+    boxes, classes, box_weights = mixer(
+        boxes,
+        classes,
+        partner_boxes["boxes"],
+        partner_boxes[class_key(partner_boxes)],
+        weights,
+        paired,
+    )
     out = dict(bounding_boxes)
     out.update({"boxes": boxes, key: classes, "box_weights": box_weights})
     return out

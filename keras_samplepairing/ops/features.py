@@ -6,8 +6,11 @@ channels-first input before calling in.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
-import tensorflow as tf
+
+from keras_samplepairing.ops.namespace import namespace
 
 
 def _area_matrix(source: int, target: int) -> np.ndarray:
@@ -22,13 +25,14 @@ def _area_matrix(source: int, target: int) -> np.ndarray:
     return matrix / scale
 
 
-def flat_features(features: tf.Tensor) -> tf.Tensor:
+def flat_features(features: Any) -> Any:
     """Hidden features as they are, flattened to ``(B, D)``: similarity on the
     activations themselves (feature-level pairing)."""
-    return tf.reshape(features, [tf.shape(features)[0], -1])
+    xp = namespace(features)
+    return xp.reshape(features, [xp.shape(features)[0], -1])
 
 
-def pooled_features(images: tf.Tensor, size: int = 8) -> tf.Tensor:
+def pooled_features(images: Any, size: int = 8) -> Any:
     """Area-averages the images down to ``size x size`` and flattens them.
 
     When ``size`` divides H and W, rows are summed first (a reduction whose
@@ -48,31 +52,32 @@ def pooled_features(images: tf.Tensor, size: int = 8) -> tf.Tensor:
     Returns:
         ``(B, min(size, H) * min(size, W) * C)`` float32 features.
     """
+    xp = namespace(images)
     height, width, channels = images.shape[1], images.shape[2], images.shape[3]
     if height is None or width is None:
         raise ValueError(
             f"`features='pooled'` needs a static image height and width, got shape {images.shape}."
         )
     out_h, out_w = min(size, height), min(size, width)
-    batch = tf.shape(images)[0]
-    x = tf.cast(images, tf.float32)
+    batch = xp.shape(images)[0]
+    x = xp.cast(images, "float32")
     if channels is not None and height % out_h == 0 and width % out_w == 0:
         cell_h, cell_w = height // out_h, width // out_w
-        rows = tf.reduce_sum(tf.reshape(x, [batch, out_h, cell_h, width * channels]), axis=2)
-        cells = tf.reshape(rows, [batch, out_h, out_w, cell_w * channels])
+        rows = xp.sum(xp.reshape(x, [batch, out_h, cell_h, width * channels]), axis=2)
+        cells = xp.reshape(rows, [batch, out_h, out_w, cell_w * channels])
         total = cells[..., :channels]
         for column in range(1, cell_w):
             total += cells[..., column * channels : (column + 1) * channels]
-        return tf.reshape(total / float(cell_h * cell_w), [batch, -1])
-    rows = tf.constant(_area_matrix(height, out_h))
-    cols = tf.constant(_area_matrix(width, out_w))
-    pooled = tf.einsum("bhwc,ph,qw->bpqc", x, rows, cols)
-    return tf.reshape(pooled, [batch, -1])
+        return xp.reshape(total / float(cell_h * cell_w), [batch, -1])
+    rows = xp.constant(_area_matrix(height, out_h))
+    cols = xp.constant(_area_matrix(width, out_w))
+    pooled = xp.einsum("bhwc,ph,qw->bpqc", x, rows, cols)
+    return xp.reshape(pooled, [batch, -1])
 
 
 def histogram_features(
-    images: tf.Tensor, bins: int = 16, value_range: tuple[float, float] = (0.0, 255.0)
-) -> tf.Tensor:
+    images: Any, bins: int = 16, value_range: tuple[float, float] = (0.0, 255.0)
+) -> Any:
     """Per-channel intensity histograms, each normalised to sum 1.
 
     Pixels outside ``value_range`` count in the first or last bin. One
@@ -87,11 +92,12 @@ def histogram_features(
     Returns:
         ``(B, C * bins)`` float32 features, channel-major.
     """
+    xp = namespace(images)
     low, high = value_range
-    x = tf.cast(images, tf.float32)
-    index = tf.floor((x - low) / (high - low) * bins)
-    index = tf.clip_by_value(index, 0.0, bins - 1.0)
-    counts = [tf.reduce_sum(tf.cast(index == b, tf.float32), axis=[1, 2]) for b in range(bins)]
-    hist = tf.stack(counts, axis=-1)  # (B, C, bins)
-    hist = hist / tf.maximum(tf.reduce_sum(hist, axis=-1, keepdims=True), 1.0)
-    return tf.reshape(hist, [tf.shape(images)[0], -1])
+    x = xp.cast(images, "float32")
+    index = xp.floor((x - low) / (high - low) * bins)
+    index = xp.clip(index, 0.0, bins - 1.0)
+    counts = [xp.sum(xp.cast(xp.equal(index, b), "float32"), axis=(1, 2)) for b in range(bins)]
+    hist = xp.stack(counts, axis=-1)  # (B, C, bins)
+    hist = hist / xp.maximum(xp.sum(hist, axis=-1, keepdims=True), 1.0)
+    return xp.reshape(hist, [xp.shape(images)[0], -1])

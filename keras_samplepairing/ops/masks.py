@@ -2,39 +2,61 @@
 
 from __future__ import annotations
 
-import tensorflow as tf
+from typing import Any
+
+from keras_samplepairing.ops.namespace import namespace
 
 
-def check_masks(masks: tf.Tensor, images_shape: tf.TensorShape, channels_first: bool) -> None:
+def check_masks(masks: Any, images_shape: tuple, channels_first: bool) -> None:
     """Raises a clear error when masks do not match the images' batch and size."""
-    if masks.shape.rank != 4:
-        raise ValueError(f"`segmentation_masks` must be 4-D (B, H, W, C), got shape {masks.shape}.")
+    shape = tuple(masks.shape)
+    if len(shape) != 4:
+        raise ValueError(f"`segmentation_masks` must be 4-D (B, H, W, C), got shape {shape}.")
     spatial = slice(2, 4) if channels_first else slice(1, 3)
-    pairs = [(masks.shape[0], images_shape[0])]
-    pairs += list(zip(masks.shape[spatial], images_shape[spatial], strict=True))
+    pairs = [(shape[0], images_shape[0])]
+    pairs += list(zip(shape[spatial], images_shape[spatial], strict=True))
     for mask_dim, image_dim in pairs:
         if None not in (mask_dim, image_dim) and mask_dim != image_dim:
             raise ValueError(
                 f"`segmentation_masks` must match the images' batch and spatial size: "
-                f"masks {masks.shape}, images {images_shape}."
+                f"masks {shape}, images {tuple(images_shape)}."
             )
 
 
+def _float_masks(masks: Any, num_classes: int | None, channels_first: bool) -> Any:
+    """Masks as float one-hot/soft maps (integer class maps one-hot encoded)."""
+    xp = namespace(masks)
+    dtype = xp.dtype_name(masks)
+    if dtype.startswith(("float", "bfloat")):
+        return masks if dtype in ("float16", "bfloat16") else xp.cast(masks, "float32")
+    if num_classes is None:
+        raise ValueError(
+            "`num_classes` is required when `label_mode='mix'` gets integer `segmentation_masks`."
+        )
+    axis = 1 if channels_first else -1
+    if masks.shape[axis] not in (1, None):
+        raise ValueError(
+            "Integer `segmentation_masks` must be class maps with one channel, got "
+            f"shape {tuple(masks.shape)}."
+        )
+    return xp.one_hot(xp.squeeze(masks, axis=axis), num_classes, axis=axis, dtype="float32")
+
+
 def mix_masks(
-    masks: tf.Tensor,
-    partners: tf.Tensor,
-    weights: tf.Tensor,
-    paired: tf.Tensor,
+    masks: Any,
+    partner_masks: Any,
+    weights: Any,
+    paired: Any,
     label_mode: str,
     num_classes: int | None = None,
     channels_first: bool = False,
-) -> tf.Tensor:
+) -> Any:
     """Masks for the mixed batch.
 
     Args:
         masks: ``(B, H, W, 1)`` integer class maps or ``(B, H, W, K)``
             one-hot/soft masks (channels-first: ``(B, 1 or K, H, W)``).
-        partners: int32 ``(B,)``.
+        partner_masks: the partners' masks, row ``i`` for row ``i``.
         weights: the pixels' mixing weights, ``(B, 1, 1, 1)`` or per pixel
             ``(B, H, W, 1)`` (in the masks' layout). Per-channel image weights
             are averaged over channels before they get here.
@@ -52,22 +74,9 @@ def mix_masks(
     """
     if label_mode == "first":
         return masks
-    masks = tf.convert_to_tensor(masks)
-    if masks.dtype.is_integer:
-        if num_classes is None:
-            raise ValueError(
-                "`num_classes` is required when `label_mode='mix'` gets integer "
-                "`segmentation_masks`."
-            )
-        axis = 1 if channels_first else -1
-        if masks.shape[axis] not in (1, None):
-            raise ValueError(
-                "Integer `segmentation_masks` must be class maps with one channel, got "
-                f"shape {masks.shape}."
-            )
-        masks = tf.one_hot(tf.squeeze(masks, axis=axis), num_classes, axis=axis)
-    masks = tf.cast(masks, tf.float32) if masks.dtype not in (tf.float16, tf.bfloat16) else masks
-    partner = tf.gather(masks, partners)
-    w = tf.cast(weights, masks.dtype)
-    mixed = w * masks + (1.0 - w) * partner
-    return tf.where(tf.reshape(paired, [-1, 1, 1, 1]), mixed, masks)
+    xp = namespace(masks)
+    m1 = _float_masks(masks, num_classes, channels_first)
+    m2 = _float_masks(partner_masks, num_classes, channels_first)
+    w = xp.cast(weights, xp.dtype_name(m1))
+    mixed = w * m1 + (1.0 - w) * m2
+    return xp.where(xp.reshape(paired, [-1, 1, 1, 1]), mixed, m1)

@@ -8,15 +8,17 @@ field over the image (``"spatial"``).
 
 from __future__ import annotations
 
-import tensorflow as tf
+from collections.abc import Callable
+from typing import Any
 
+from keras_samplepairing.ops.namespace import namespace
 from keras_samplepairing.ops.random import beta_sample
 
 LAMBDA_STRATEGIES = ("beta", "similarity")
 MIXINGS = ("linear", "channel", "spatial")
 
 
-def lambda_from_similarity(unit_similarity: tf.Tensor) -> tf.Tensor:
+def lambda_from_similarity(unit_similarity: Any) -> Any:
     """``λ = 1 - s / 2`` for a pair's similarity ``s`` in [0, 1].
 
     The anchor (whose label is kept) always holds at least half of the mix:
@@ -32,12 +34,12 @@ def lambda_from_similarity(unit_similarity: tf.Tensor) -> tf.Tensor:
 
 def sample_lambda(
     lam: float | str,
-    seed: tf.Tensor,
-    shape: tf.Tensor | list,
+    seed: Any,
+    shape: list,
     alpha: float = 1.0,
-    pair_similarity: tf.Tensor | None = None,
+    pair_similarity: Any = None,
     lam_range: tuple[float, float] = (0.0, 1.0),
-) -> tf.Tensor:
+) -> Any:
     """Draws mixing weights of ``shape`` by the strategy ``lam``.
 
     Args:
@@ -46,37 +48,36 @@ def sample_lambda(
             ``lambda_from_similarity``; ``pair_similarity`` must be given, in
             [0, 1], broadcastable to ``shape``).
         seed: stateless seed, shape ``[2]``.
-        shape: output shape.
+        shape: output shape, a list.
         alpha: Beta concentration, > 0.
         pair_similarity: per-sample similarity in [0, 1] for ``"similarity"``.
         lam_range: ``(low, high)``; every λ is clipped into it.
 
     Returns:
-        float32 tensor of ``shape``.
+        float32 array of ``shape``.
     """
+    xp = namespace(seed)
     if lam == "beta":
         values = beta_sample(seed, shape, alpha)
     elif lam == "similarity":
         if pair_similarity is None:
             raise ValueError("`lam='similarity'` needs the pair similarity.")
-        values = tf.broadcast_to(lambda_from_similarity(pair_similarity), shape)
+        values = xp.broadcast_to(
+            xp.reshape(lambda_from_similarity(pair_similarity), [-1] + [1] * (len(shape) - 1)),
+            shape,
+        )
     elif isinstance(lam, str):
         raise ValueError(
             f"`lam` must be a number in [0, 1] or one of {LAMBDA_STRATEGIES}, got {lam!r}."
         )
     else:
-        values = tf.fill(shape, tf.constant(float(lam), tf.float32))
-    return tf.clip_by_value(values, float(lam_range[0]), float(lam_range[1]))
+        values = xp.full(shape, float(lam), "float32")
+    return xp.clip(values, float(lam_range[0]), float(lam_range[1]))
 
 
 def spatial_field(
-    seed: tf.Tensor,
-    batch_size: tf.Tensor,
-    height: int,
-    width: int,
-    grid_size: int,
-    draw,
-) -> tf.Tensor:
+    seed: Any, batch_size: Any, height: Any, width: Any, grid_size: int, draw: Callable
+) -> Any:
     """A smooth λ field ``(B, H, W, 1)``: a random ``grid_size`` grid,
     bilinearly upsampled.
 
@@ -93,102 +94,109 @@ def spatial_field(
         draw: ``draw(seed, shape)`` returning the grid's λ values.
     """
     grid = draw(seed, [batch_size, grid_size, grid_size, 1])
-    return tf.image.resize(grid, [height, width], method="bilinear")
+    return namespace(seed).resize_bilinear(grid, (height, width))
 
 
-def mixing_weights(
-    mixing: str,
-    seed: tf.Tensor,
-    shape: tf.TensorShape,
-    dynamic_shape: tf.Tensor,
-    draw,
-    grid_size: int = 4,
-) -> tf.Tensor:
-    """Mixing weights ``w`` broadcastable against a batch of ``shape``.
+def mixing_weights(mixing: str, seed: Any, images: Any, draw: Callable, grid_size: int = 4) -> Any:
+    """Mixing weights ``w`` broadcastable against channels-last ``images``.
 
     Args:
         mixing: one of ``MIXINGS``. ``"linear"`` gives ``(B, 1, ..., 1)``
             and works for any rank >= 1; ``"channel"`` gives
             ``(B, 1, ..., 1, C)`` for rank >= 2; ``"spatial"`` gives
-            ``(B, H, W, 1)`` for 4-D channels-last batches.
+            ``(B, H, W, 1)`` for 4-D batches.
         seed: stateless seed, shape ``[2]``.
-        shape: static shape of the batch.
-        dynamic_shape: ``tf.shape`` of the batch.
+        images: the batch the weights are for (its shape is read, not its
+            values).
         draw: ``draw(seed, shape)`` returning λ values of ``shape``.
         grid_size: grid side for ``"spatial"``.
 
     Returns:
         float32 weights.
     """
-    rank = shape.rank
-    batch = dynamic_shape[0]
+    xp = namespace(seed)
+    static = images.shape
+    rank = len(static)
+    dynamic = xp.shape(images)
+    batch = dynamic[0]
     if mixing == "linear":
-        return tf.reshape(draw(seed, [batch]), [batch] + [1] * (rank - 1))
+        return xp.reshape(draw(seed, [batch]), [batch] + [1] * (rank - 1))
     if mixing == "channel":
         if rank < 2:
-            raise ValueError(f"`mixing='channel'` needs a tensor of rank >= 2, got {shape}.")
-        channels = dynamic_shape[-1]
-        return tf.reshape(draw(seed, [batch, channels]), [batch] + [1] * (rank - 2) + [channels])
+            raise ValueError(f"`mixing='channel'` needs a tensor of rank >= 2, got {static}.")
+        channels = dynamic[-1]
+        return xp.reshape(draw(seed, [batch, channels]), [batch] + [1] * (rank - 2) + [channels])
     if mixing == "spatial":
         if rank != 4:
-            raise ValueError(f"`mixing='spatial'` needs 4-D images, got shape {shape}.")
-        height, width = shape[1], shape[2]
+            raise ValueError(f"`mixing='spatial'` needs 4-D images, got shape {static}.")
+        height, width = static[1], static[2]
         if height is not None and width is not None and grid_size > min(height, width):
             raise ValueError(
                 f"`grid_size` ({grid_size}) must not exceed the image's height and width, "
                 f"got {height}x{width}."
             )
-        height = dynamic_shape[1] if height is None else height
-        width = dynamic_shape[2] if width is None else width
+        height = dynamic[1] if height is None else height
+        width = dynamic[2] if width is None else width
         return spatial_field(seed, batch, height, width, grid_size, draw)
     raise ValueError(f"`mixing` must be one of {MIXINGS}, got {mixing!r}.")
 
 
-def mix(x: tf.Tensor, partners: tf.Tensor, weights: tf.Tensor, paired: tf.Tensor) -> tf.Tensor:
-    """``weights * x + (1 - weights) * x[partners]`` where ``paired``, else ``x``.
+def mix(x: Any, partner_x: Any, weights: Any, paired: Any) -> Any:
+    """``weights * x + (1 - weights) * partner_x`` where ``paired``, else ``x``.
 
     Computed in float32 (or ``x``'s own float dtype, e.g. float16 under mixed
-    precision); integer tensors are rounded to the nearest value and keep
-    their dtype, which is exact for uint8 since a mix of two values in
-    [0, 255] stays in [0, 255]. Unpaired rows are returned bit-exact, even
-    when they hold Inf or NaN.
+    precision); integer tensors are rounded to the nearest value, ties to
+    even, and keep their dtype, which is exact for uint8 since a mix of two
+    values in [0, 255] stays in [0, 255]. Unpaired rows are returned
+    bit-exact, even when they hold Inf or NaN.
 
     Args:
         x: a batch, any rank >= 1.
-        partners: int32 ``(B,)``.
+        partner_x: the partners, row ``i`` mixed into row ``i`` (same shape).
         weights: broadcastable to ``x``.
         paired: bool ``(B,)``.
 
     Returns:
         The mixed batch, same shape and dtype as ``x``.
     """
-    if (
-        x.shape.rank is not None
-        and x.shape.rank > 2
-        and weights.shape.rank is not None
-        and weights.shape[1:].num_elements() == 1
-    ):
+    xp = namespace(x)
+    rank = len(x.shape)
+    if rank > 2 and _one_per_sample(weights):
         # One weight per sample: mix rows of the flattened batch. XLA's CPU
         # loops then run over one long contiguous row instead of nesting down
         # to the channel axis (3 wide), about 15% faster at 224x224x3.
-        batch = tf.shape(x)[0]
-        flat = mix(tf.reshape(x, [batch, -1]), partners, tf.reshape(weights, [batch, 1]), paired)
-        return tf.reshape(flat, tf.shape(x))
-    compute_dtype = x.dtype if x.dtype.is_floating else tf.float32
-    x1 = tf.cast(x, compute_dtype)
-    x2 = tf.gather(x1, partners)
-    w = tf.cast(weights, compute_dtype)
+        batch = xp.shape(x)[0]
+        rows = [batch, -1]
+        flat = mix(
+            xp.reshape(x, rows),
+            xp.reshape(partner_x, rows),
+            xp.reshape(weights, [batch, 1]),
+            paired,
+        )
+        return xp.reshape(flat, xp.shape(x))
+    dtype = xp.dtype_name(x)
+    floating = dtype.startswith(("float", "bfloat"))
+    compute_dtype = dtype if floating else "float32"
+    x1 = xp.cast(x, compute_dtype)
+    x2 = xp.cast(partner_x, compute_dtype)
+    w = xp.cast(weights, compute_dtype)
     # The textbook form, not x2 + w * (x1 - x2), whose cancellation can leave
     # the interval between the two sources.
     mixed = w * x1 + (1.0 - w) * x2
-    if not x.dtype.is_floating:
-        mixed = tf.round(mixed)
-    mixed = tf.cast(mixed, x.dtype)
-    keep = tf.reshape(paired, [-1] + [1] * (x.shape.rank - 1))
-    return tf.where(keep, mixed, x)
+    if not floating:
+        mixed = xp.round(mixed)
+    mixed = xp.cast(mixed, dtype)
+    keep = xp.reshape(paired, [-1] + [1] * (rank - 1))
+    return xp.where(keep, mixed, x)
 
 
-def label_weights(weights: tf.Tensor) -> tf.Tensor:
+def _one_per_sample(weights: Any) -> bool:
+    shape = weights.shape
+    return all(d == 1 for d in tuple(shape)[1:]) and len(shape) > 1
+
+
+def label_weights(weights: Any) -> Any:
     """Per-sample label weight: the mean of a sample's mixing weights, ``(B,)``."""
-    batch = tf.shape(weights)[0]
-    return tf.reduce_mean(tf.reshape(weights, [batch, -1]), axis=1)
+    xp = namespace(weights)
+    batch = xp.shape(weights)[0]
+    return xp.mean(xp.reshape(weights, [batch, -1]), axis=1)

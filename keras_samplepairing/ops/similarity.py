@@ -1,39 +1,58 @@
-"""Pairwise similarity matrices for a batch of feature vectors.
+"""Similarity matrices between feature vectors.
 
-Each function takes features ``f`` of shape ``(B, D)`` and returns a ``(B, B)``
-matrix whose entry ``[i, j]`` says how alike image ``i`` (the anchor, the
-image whose label is kept) and image ``j`` (a candidate partner) are. Every
-matrix comes from one matrix product, so the cost is a ``B x D x B`` GEMM and
-memory is ``B x B``, never a ``B x B x D`` broadcast.
+Each function takes anchor features ``a`` of shape ``(B, D)`` and candidate
+features ``b`` of shape ``(M, D)`` (by default ``a`` itself) and returns a
+``(B, M)`` matrix whose entry ``[i, j]`` says how alike anchor ``i`` (the
+image whose label is kept) and candidate ``j`` (a possible partner) are.
+Every matrix comes from one matrix product, so the cost is a ``B x D x M``
+GEMM and memory is ``B x M``, never a ``B x M x D`` broadcast. The same
+functions serve one batch (``M = B``) and a chunk of the whole training set.
 """
 
 from __future__ import annotations
 
-import tensorflow as tf
+from typing import Any
+
+from keras_samplepairing.ops.namespace import namespace
 
 SIMILARITIES = ("cosine", "euclidean", "kl")
 
 _EPS = 1e-12
+# Every probability is at least this before normalising, so KL stays finite.
+_FLOOR = 1e-6
 
 
-def cosine_similarity(features: tf.Tensor) -> tf.Tensor:
+def _others(features: Any, others: Any) -> Any:
+    return features if others is None else others
+
+
+def unit_vectors(features: Any) -> Any:
+    """Rows scaled to norm 1; an all-zero row stays zero (similarity 0, not NaN)."""
+    xp = namespace(features)
+    norms = xp.sqrt(xp.sum(xp.square(features), axis=-1, keepdims=True))
+    return features / xp.maximum(norms, _EPS)
+
+
+def cosine_similarity(features: Any, others: Any = None) -> Any:
     """Cosine similarity ``a.b / (|a| |b|)``, in [-1, 1].
 
     An all-zero vector has similarity 0 to everything (itself included)
     instead of NaN.
 
     Args:
-        features: ``(B, D)`` float tensor.
+        features: ``(B, D)`` float anchors.
+        others: ``(M, D)`` float candidates; default ``features``.
 
     Returns:
-        ``(B, B)`` symmetric matrix.
+        ``(B, M)`` matrix (symmetric when ``others`` is omitted).
     """
-    norms = tf.norm(features, axis=-1, keepdims=True)
-    unit = features / tf.maximum(norms, _EPS)
-    return tf.matmul(unit, unit, transpose_b=True)
+    xp = namespace(features)
+    a = unit_vectors(features)
+    b = a if others is None else unit_vectors(others)
+    return xp.matmul(a, xp.transpose(b))
 
 
-def euclidean_similarity(features: tf.Tensor) -> tf.Tensor:
+def euclidean_similarity(features: Any, others: Any = None) -> Any:
     """``1 / (1 + |a - b|^2 / D)``: 1 for identical vectors, towards 0 apart.
 
     ``|a - b|^2 / D`` is the mean squared difference per feature, so the
@@ -42,78 +61,128 @@ def euclidean_similarity(features: tf.Tensor) -> tf.Tensor:
     against rounding.
 
     Args:
-        features: ``(B, D)`` float tensor.
+        features: ``(B, D)`` float anchors.
+        others: ``(M, D)`` float candidates; default ``features``.
 
     Returns:
-        ``(B, B)`` symmetric matrix in (0, 1].
+        ``(B, M)`` matrix in (0, 1].
     """
-    squared = tf.reduce_sum(tf.square(features), axis=-1)
-    cross = tf.matmul(features, features, transpose_b=True)
-    distance = tf.maximum(squared[:, None] + squared[None, :] - 2.0 * cross, 0.0)
-    dim = tf.cast(tf.shape(features)[-1], features.dtype)
+    xp = namespace(features)
+    b = _others(features, others)
+    squared_a = xp.sum(xp.square(features), axis=-1)
+    squared_b = squared_a if others is None else xp.sum(xp.square(b), axis=-1)
+    cross = xp.matmul(features, xp.transpose(b))
+    distance = xp.maximum(squared_a[:, None] + squared_b[None, :] - 2.0 * cross, 0.0)
+    dim = xp.cast(xp.shape(features)[-1], "float32")
     return 1.0 / (1.0 + distance / dim)
 
 
-def to_distributions(features: tf.Tensor) -> tf.Tensor:
+def all_nonnegative(features: Any) -> Any:
+    """Whether every entry is >= 0: how ``to_distributions`` reads features.
+
+    Decide it once for everything that is compared (a batch, or the whole
+    training set before it is cut into chunks), so all rows are comparable.
+    """
+    xp = namespace(features)
+    return xp.min(features) >= 0.0
+
+
+def to_distributions(features: Any, nonnegative: Any = None) -> Any:
     """Turns feature vectors into probability distributions, one a row.
 
     Non-negative features (pixels, histograms) are normalised to sum 1 as
-    masses; a batch with any negative entry (embeddings, logits) goes through
-    softmax instead. The rule is decided once for the whole batch so that all
-    rows are comparable. A small floor keeps every probability > 0, so KL
-    stays finite.
+    masses; features with negative entries (embeddings, logits) go through
+    softmax instead. ``nonnegative`` says which (a bool or a scalar bool
+    tensor, see ``all_nonnegative``); by default it is decided from
+    ``features``. A small floor keeps every probability > 0, so KL stays
+    finite.
     """
-    masses = tf.maximum(features, 0.0) + 1e-6
-    masses = masses / tf.reduce_sum(masses, axis=-1, keepdims=True)
-    nonnegative = tf.reduce_min(features) >= 0.0
-    return tf.where(nonnegative, masses, tf.nn.softmax(features, axis=-1))
+    xp = namespace(features)
+    if nonnegative is None:
+        nonnegative = all_nonnegative(features)
+    masses = xp.maximum(features, 0.0) + _FLOOR
+    masses = masses / xp.sum(masses, axis=-1, keepdims=True)
+    if isinstance(nonnegative, bool):
+        return masses if nonnegative else xp.softmax(features, axis=-1)
+    return xp.where(nonnegative, masses, xp.softmax(features, axis=-1))
 
 
-def kl_divergence_matrix(features: tf.Tensor) -> tf.Tensor:
-    """``KL(p_i || p_j)`` for all pairs, via one matrix product.
+def kl_divergence_matrix(features: Any, others: Any = None, nonnegative: Any = None) -> Any:
+    """``KL(p_a || p_b)`` for all pairs, via one matrix product.
 
-    Direction: row ``i`` is the anchor. ``KL(p_anchor || p_partner)`` is large
-    when the partner lacks mass where the anchor has it, i.e. it measures how
-    much of the anchor the partner fails to cover; that is the question when
-    the anchor's label is the one kept.
+    ``KL(p_a || p_b) = -H(p_a) - p_a . log p_b``. Direction: row ``a`` is the
+    anchor. ``KL(p_anchor || p_partner)`` is large when the partner lacks
+    mass where the anchor has it, i.e. it measures how much of the anchor the
+    partner fails to cover; that is the question when the anchor's label is
+    the one kept.
 
     Args:
-        features: ``(B, D)`` float tensor (see ``to_distributions``).
+        features: ``(B, D)`` float anchors (see ``to_distributions``).
+        others: ``(M, D)`` float candidates; default ``features``.
+        nonnegative: how features become distributions; by default decided
+            from ``features`` and ``others`` together.
 
     Returns:
-        ``(B, B)`` non-negative matrix, zero on the diagonal, not symmetric.
+        ``(B, M)`` non-negative matrix, zero on the diagonal when ``others``
+        is omitted, not symmetric.
     """
-    p = to_distributions(features)
-    log_p = tf.math.log(p)
-    entropy_term = tf.reduce_sum(p * log_p, axis=-1, keepdims=True)
-    cross = tf.matmul(p, log_p, transpose_b=True)
-    return tf.maximum(entropy_term - cross, 0.0)
+    xp = namespace(features)
+    if nonnegative is None:
+        nonnegative = all_nonnegative(features)
+        if others is not None:
+            nonnegative = xp.logical_and(nonnegative, all_nonnegative(others))
+    p = to_distributions(features, nonnegative)
+    log_p = xp.log(p)
+    log_q = log_p if others is None else xp.log(to_distributions(others, nonnegative))
+    entropy_term = xp.sum(p * log_p, axis=-1, keepdims=True)
+    cross = xp.matmul(p, xp.transpose(log_q))
+    return xp.maximum(entropy_term - cross, 0.0)
 
 
-def kl_similarity(features: tf.Tensor) -> tf.Tensor:
-    """``exp(-KL(p_i || p_j))``: 1 for identical distributions, towards 0."""
-    return tf.exp(-kl_divergence_matrix(features))
+def kl_similarity(features: Any, others: Any = None, nonnegative: Any = None) -> Any:
+    """``exp(-KL(p_a || p_b))``: 1 for identical distributions, towards 0."""
+    xp = namespace(features)
+    return xp.exp(-kl_divergence_matrix(features, others, nonnegative))
 
 
-def pairwise_similarity(features: tf.Tensor, measure: str) -> tf.Tensor:
-    """Dispatches to the similarity named ``measure`` (see ``SIMILARITIES``).
+def flatten_features(features: Any) -> Any:
+    """Features of any rank >= 2 as float32 ``(B, D)``."""
+    xp = namespace(features)
+    return xp.reshape(xp.cast(features, "float32"), [xp.shape(features)[0], -1])
+
+
+def pairwise_similarity(
+    features: Any, measure: str, others: Any = None, nonnegative: Any = None
+) -> Any:
+    """The similarity named ``measure`` (see ``SIMILARITIES``) as a matrix.
 
     Features of any rank >= 2 are flattened to ``(B, D)`` first and computed
     in float32.
+
+    Args:
+        features: ``(B, ...)`` anchors.
+        measure: ``"cosine"``, ``"euclidean"`` or ``"kl"``.
+        others: ``(M, ...)`` candidates; default ``features``.
+        nonnegative: for ``"kl"``, how features become distributions (see
+            ``to_distributions``).
+
+    Returns:
+        ``(B, M)`` float32 matrix.
     """
     if measure not in SIMILARITIES:
         raise ValueError(f"`similarity` must be one of {SIMILARITIES}, got {measure!r}.")
-    batch = tf.shape(features)[0]
-    flat = tf.reshape(tf.cast(features, tf.float32), [batch, -1])
-    return {
-        "cosine": cosine_similarity,
-        "euclidean": euclidean_similarity,
-        "kl": kl_similarity,
-    }[measure](flat)
-
-
-def unit_similarity(similarity: tf.Tensor, measure: str) -> tf.Tensor:
-    """Maps a similarity onto [0, 1] (cosine's [-1, 1] becomes (1 + cos) / 2)."""
+    a = flatten_features(features)
+    b = None if others is None else flatten_features(others)
     if measure == "cosine":
-        return tf.clip_by_value((1.0 + similarity) / 2.0, 0.0, 1.0)
-    return tf.clip_by_value(similarity, 0.0, 1.0)
+        return cosine_similarity(a, b)
+    if measure == "euclidean":
+        return euclidean_similarity(a, b)
+    return kl_similarity(a, b, nonnegative)
+
+
+def unit_similarity(similarity: Any, measure: str) -> Any:
+    """Maps a similarity onto [0, 1] (cosine's [-1, 1] becomes (1 + cos) / 2)."""
+    xp = namespace(similarity)
+    if measure == "cosine":
+        return xp.clip((1.0 + similarity) / 2.0, 0.0, 1.0)
+    return xp.clip(similarity, 0.0, 1.0)

@@ -81,9 +81,13 @@ def test_uint8_images_keep_their_dtype(images):
     assert np.all(out.numpy() >= lo) and np.all(out.numpy() <= hi)
 
 
-def test_dict_input_keeps_other_keys(images):
+def test_unknown_dict_keys_raise_unless_passed_through(images):
     extra = np.arange(8)
-    out = SamplePairing(seed=1)({"images": images, "labels": LABELS, "ids": extra})
+    # A per-sample value left unmixed would belong to the wrong image: refused.
+    with pytest.raises(ValueError, match="'ids'.*passthrough_keys"):
+        SamplePairing(seed=1)({"images": images, "labels": LABELS, "ids": extra})
+    layer = SamplePairing(seed=1, passthrough_keys=("ids",))
+    out = layer({"images": images, "labels": LABELS, "ids": extra})
     assert set(out) == {"images", "labels", "ids"}
     np.testing.assert_array_equal(out["ids"], extra)
 

@@ -20,7 +20,8 @@ CLASSES = np.array([[1, -1], [2, 3], [4, -1]], "int32")
 @pytest.mark.parametrize("key", ["labels", "classes"])
 def test_dense_boxes_exact(key):
     paired = tf.constant([True, True, False])
-    out = mix_boxes({"boxes": BOXES, key: CLASSES}, PARTNERS, WEIGHTS, paired)
+    partner = {"boxes": tf.gather(BOXES, PARTNERS), key: tf.gather(CLASSES, PARTNERS)}
+    out = mix_boxes({"boxes": BOXES, key: CLASSES}, partner, WEIGHTS, paired)
     assert set(out) == {"boxes", key, "box_weights"}
     np.testing.assert_array_equal(out[key], [[1, -1, 2, 3], [2, 3, 4, -1], [4, -1, -1, -1]])
     np.testing.assert_array_equal(out["boxes"][0], np.concatenate([BOXES[0], BOXES[1]]))
@@ -38,7 +39,8 @@ def test_ragged_boxes_exact():
     )
     classes = tf.ragged.constant([[1], [2, 3], [4]])
     paired = tf.constant([True, True, False])
-    out = mix_boxes({"boxes": boxes, "labels": classes}, PARTNERS, WEIGHTS, paired)
+    partner = {"boxes": tf.gather(boxes, PARTNERS), "labels": tf.gather(classes, PARTNERS)}
+    out = mix_boxes({"boxes": boxes, "labels": classes}, partner, WEIGHTS, paired)
     assert isinstance(out["boxes"], tf.RaggedTensor)
     assert out["labels"].to_list() == [[1, 2, 3], [2, 3, 4], [4]]
     assert out["boxes"].to_list()[1] == [[1, 1, 5, 5], [2, 2, 6, 6], [0, 0, 1, 1]]
@@ -94,7 +96,8 @@ def test_masks_first_keeps_dtype_and_values():
 def test_masks_mix_exact_and_soft_masks_sum_to_one():
     masks = np.random.default_rng(0).integers(0, 3, (3, 4, 4, 1)).astype("int32")
     weights = tf.reshape(WEIGHTS, [3, 1, 1, 1])
-    out = mix_masks(masks, PARTNERS, weights, tf.constant([True] * 3), "mix", 3).numpy()
+    partner = tf.gather(masks, PARTNERS)
+    out = mix_masks(masks, partner, weights, tf.constant([True] * 3), "mix", 3).numpy()
     one_hot = np.eye(3)[masks[..., 0]]
     expected = WEIGHTS.numpy()[:, None, None, None] * one_hot
     expected += (1 - WEIGHTS.numpy()[:, None, None, None]) * one_hot[[1, 2, 0]]

@@ -1,8 +1,9 @@
 """What XLA makes of the shared compiled pipeline: one pass writes the batch.
 
-These read the optimised HLO of the function the layers and the map share,
-so they hold whatever the machine's speed: no full-size temporaries beyond
-the output, and no random draw recomputed per pixel inside the mix.
+These read the optimised HLO of the functions the layers and the map share,
+so they hold whatever the machine's speed: the apply writes the output and
+no other full-size buffer and draws nothing; the draw makes no full-size
+buffer at all.
 """
 
 import re
@@ -11,8 +12,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_samplepairing.ops.compiled import shared_compiled_pairing
-from keras_samplepairing.ops.options import PairingOptions
+from keras_samplepairing.frontend.compiled import shared_compiled_pairing
+from keras_samplepairing.frontend.options import PairingOptions
+from keras_samplepairing.ops.namespace import tensorflow_namespace
 
 SHAPE = (8, 16, 16, 3)
 RESULT = re.compile(r"^\s*(?:ROOT )?%\S+ = \w+\[([\d,]*)\]\S* ([\w-]+)\(")
@@ -53,18 +55,22 @@ def full_size_results(entry: list[str]) -> list[tuple[str, str]]:
 )
 def test_one_full_size_buffer_and_no_per_pixel_draws(options, dtype):
     options = PairingOptions(**options)
-    batch = {
-        "images": tf.zeros(SHAPE, dtype),
-        "labels": tf.constant(np.arange(SHAPE[0]) % 4, tf.int32),
-    }
-    function = shared_compiled_pairing(options).function
-    hlo = function.experimental_get_compiler_ir(
-        batch, tf.constant([1, 2], tf.int64), tf.constant(True)
-    )(stage="optimized_hlo")
-    entry, computations = entry_and_computations(hlo)
+    images = tf.zeros(SHAPE, dtype)
+    labels = tf.constant(np.arange(SHAPE[0]) % 4, tf.int32)
+    compiled = shared_compiled_pairing(options, tensorflow_namespace())
+    seed = tf.constant([1, 2], tf.int64)
+    pairing = compiled.draw(images, labels, seed, tf.constant(True))
+    batch = {"images": images, "labels": labels}
+    hlo = compiled.apply_dense.experimental_get_compiler_ir(batch, pairing, None)(
+        stage="optimized_hlo"
+    )
+    entry, _ = entry_and_computations(hlo)
     results = full_size_results(entry)
     # Exactly one batch-sized result: the fused mix writing the output.
     assert [op for op, _ in results] == ["fusion"], results
-    if options.rate == 1.0:
-        # Random bits (uint32) inside the mix would mean a draw made per pixel.
-        assert "u32[" not in computations[results[0][1]]
+    # The apply draws nothing: every random number is in the (small) draw.
+    assert "rng" not in hlo and "u32[" not in hlo
+    draw_hlo = compiled.draw.experimental_get_compiler_ir(images, labels, seed, tf.constant(True))(
+        stage="optimized_hlo"
+    )
+    assert full_size_results(entry_and_computations(draw_hlo)[0]) == []

@@ -38,8 +38,8 @@ def _two_clusters():
 def test_most_and_least_similar_on_clusters():
     features = _two_clusters()
     sim = -tf.reduce_sum(tf.square(features[:, None] - features[None]), -1)
-    most = select_partners("most_similar", tf.constant([0, 1]), 8, sim).numpy()
-    least = select_partners("least_similar", tf.constant([0, 1]), 8, sim).numpy()
+    most = select_partners("most_similar", tf.constant([0, 1]), 8, sim)[0].numpy()
+    least = select_partners("least_similar", tf.constant([0, 1]), 8, sim)[0].numpy()
     assert most.tolist() == [1, 0, 3, 2, 5, 4, 7, 6]
     assert np.all(most != np.arange(8)) and np.all(least != np.arange(8))
     assert np.all((least < 4) != (np.arange(8) < 4))  # the other cluster
@@ -47,12 +47,12 @@ def test_most_and_least_similar_on_clusters():
 
 def test_sample_with_low_temperature_approaches_most_similar():
     sim = -tf.reduce_sum(tf.square(_two_clusters()[:, None] - _two_clusters()[None]), -1)
-    most = select_partners("most_similar", tf.constant([0, 1]), 8, sim).numpy()
+    most = select_partners("most_similar", tf.constant([0, 1]), 8, sim)[0].numpy()
     for s in range(5):
-        cold = select_partners("sample", tf.constant([s, 1]), 8, sim, temperature=1e-4)
+        cold, _ = select_partners("sample", tf.constant([s, 1]), 8, sim, temperature=1e-4)
         assert cold.numpy().tolist() == most.tolist()
     hot = [
-        select_partners("sample", tf.constant([s, 9]), 8, sim, temperature=100.0).numpy()
+        select_partners("sample", tf.constant([s, 9]), 8, sim, temperature=100.0)[0].numpy()
         for s in range(20)
     ]
     assert len({tuple(h) for h in hot}) > 1
@@ -66,20 +66,40 @@ def test_class_constraints_hold_on_every_row(constraint, pairing):
     sim = tf.random.stateless_uniform([8, 8], [4, 4])
     candidates = class_candidates(ids, constraint)
     for s in range(5):
-        partners = select_partners(pairing, tf.constant([s, 0]), 8, sim, candidates).numpy()
+        partners, has = select_partners(pairing, tf.constant([s, 0]), 8, sim, candidates)
+        partners = partners.numpy()
+        assert has.numpy().all()
         same = ids.numpy()[partners] == ids.numpy()
         assert np.all(same) if constraint == "same" else not np.any(same)
         assert np.all(partners != np.arange(8))
 
 
-def test_constraint_without_candidates_falls_back_to_random():
-    ids = tf.zeros([6], tf.int32)  # one class only: "different" has no candidate
-    candidates = class_candidates(ids, "different")
-    partners = select_partners("random", tf.constant([3, 3]), 6, None, candidates).numpy()
-    expected = random_partners(
-        tf.random.experimental.stateless_split(tf.constant([3, 3]), 2)[0], 6
-    ).numpy()
-    assert partners.tolist() == expected.tolist()
+@pytest.mark.parametrize("pairing", ["random", "most_similar", "sample"])
+def test_rows_without_an_allowed_partner_stay_unpaired(pairing):
+    # Class 2 has one member: with "same" it has nobody; the others pair within class.
+    ids = tf.constant([0, 0, 1, 1, 2])
+    sim = tf.random.stateless_uniform([5, 5], [1, 2])
+    partners, has = select_partners(
+        pairing, tf.constant([3, 3]), 5, sim, class_candidates(ids, "same")
+    )
+    assert has.numpy().tolist() == [True, True, True, True, False]
+    assert partners.numpy().tolist() == [1, 0, 3, 2, 4]  # its own index: valid to gather
+    # One class only: "different" has no candidate anywhere.
+    partners, has = select_partners(
+        pairing,
+        tf.constant([3, 3]),
+        6,
+        tf.zeros([6, 6]),
+        class_candidates(tf.zeros([6], tf.int32), "different"),
+    )
+    assert not has.numpy().any() and partners.numpy().tolist() == list(range(6))
+
+
+def test_a_batch_of_one_or_none_has_no_partner():
+    partners, has = select_partners("random", tf.constant([1, 2]), 1)
+    assert partners.numpy().tolist() == [0] and has.numpy().tolist() == [False]
+    partners, has = select_partners("most_similar", tf.constant([1, 2]), 0, tf.zeros([0, 0]))
+    assert partners.shape == (0,) and has.shape == (0,)
 
 
 def test_bad_names():

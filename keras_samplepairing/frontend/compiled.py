@@ -1,0 +1,128 @@
+"""The draw and the apply for fixed options, compiled for one array namespace.
+
+On TensorFlow the draw (partners and λ, a few values per sample) is always
+compiled with XLA, so a seed gives the same pairing whether or not the apply
+(the per-pixel mix, which XLA fuses into one pass over the batch) is
+compiled: XLA's float kernels differ from TensorFlow's by an ulp, which
+could flip a random choice. Under JAX both run inside ``jax.jit``; under
+PyTorch they run eagerly.
+
+XLA has no ragged kernels, so ragged bounding boxes are held out of the
+compiled apply and mixed afterwards with the same pairing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from keras_samplepairing.frontend.options import PairingOptions
+from keras_samplepairing.ops.transform import (
+    Pairing,
+    apply_pairing,
+    apply_to_bounding_boxes,
+    draw_batch_pairing,
+)
+
+
+def _split_ragged_boxes(batch: dict, xp: Any) -> tuple[dict, dict | None]:
+    boxes = batch.get("bounding_boxes")
+    if isinstance(boxes, dict) and xp.is_ragged(boxes.get("boxes")):
+        return {k: v for k, v in batch.items() if k != "bounding_boxes"}, boxes
+    return batch, None
+
+
+class CompiledPairing:
+    """``draw_batch_pairing`` and ``apply_pairing`` for fixed options.
+
+    Args:
+        options: the transform's options.
+        namespace: the array namespace module it runs on.
+        jit_compile: compile the apply with XLA (TensorFlow) or the whole
+            step with ``jax.jit`` (JAX).
+        feature_fn: optional ``images -> features`` for similarity,
+            overriding ``options.features``.
+    """
+
+    def __init__(
+        self,
+        options: PairingOptions,
+        namespace: Any,
+        jit_compile: bool = True,
+        feature_fn: Callable | None = None,
+    ) -> None:
+        self.options = options
+        self.xp = namespace
+        self.jit_compile = jit_compile
+        self.feature_fn = feature_fn
+        if namespace.name == "tensorflow":
+            import tensorflow as tf
+
+            self.draw = tf.function(self._draw, jit_compile=True)
+            self.apply_dense = tf.function(self._apply, jit_compile=jit_compile)
+        else:
+            self.draw = self._draw
+            self.apply_dense = self._apply
+            if jit_compile and _jax() and not callable(options.features):
+                import jax
+
+                # A features model is left out: jit would freeze its weights.
+                self.draw = jax.jit(self._draw)
+                self.apply_dense = jax.jit(self._apply)
+
+    def _draw(self, images: Any, labels: Any, seed: Any, enabled: Any) -> Pairing:
+        return draw_batch_pairing(
+            seed, images, self.options, labels, enabled, feature_fn=self.feature_fn
+        )
+
+    def _apply(self, batch: dict, pairing: Pairing, partner_batch: dict | None) -> dict:
+        return apply_pairing(batch, pairing, self.options, partner_batch)
+
+    def apply(self, batch: dict, pairing: Pairing, partner_batch: dict | None = None) -> dict:
+        """Applies ``pairing`` to every target of ``batch`` (see ``apply_pairing``)."""
+        dense, boxes = _split_ragged_boxes(batch, self.xp)
+        partner_boxes = None
+        if boxes is not None and partner_batch is not None:
+            partner_batch, partner_boxes = _split_ragged_boxes(partner_batch, self.xp)
+        outputs = self.apply_dense(dense, pairing, partner_batch)
+        if boxes is not None:
+            outputs["bounding_boxes"] = apply_to_bounding_boxes(boxes, pairing, partner_boxes)
+        return outputs
+
+    def __call__(self, batch: dict, seed: Any, enabled: Any) -> tuple[dict, Pairing]:
+        """Pairs ``batch`` within itself; returns the outputs and the pairing."""
+        xp = self.xp
+        seed = xp.seed_tensor(seed)
+        pairing = self.draw(batch["images"], batch.get("labels"), seed, xp.asarray(enabled, "bool"))
+        return self.apply(batch, pairing), pairing
+
+
+def _jax() -> bool:
+    import keras
+
+    return keras.config.backend() == "jax"
+
+
+_SHARED: dict = {}
+
+
+def shared_compiled_pairing(
+    options: PairingOptions,
+    namespace: Any,
+    jit_compile: bool = True,
+    feature_fn: Callable | None = None,
+) -> CompiledPairing:
+    """The ``CompiledPairing`` for these options, shared by every caller.
+
+    TensorFlow and JAX cache compiled programs per function object, so
+    layers and maps with equal options share one function and compile once
+    per input signature instead of once each. The function holds no state
+    (seeds and switches are arguments), which makes sharing safe. Options
+    holding a Keras model are not shared, so no model is kept alive here.
+    """
+    if callable(options.features):
+        return CompiledPairing(options, namespace, jit_compile, feature_fn)
+    key = (options, namespace.name, jit_compile, feature_fn)
+    if key not in _SHARED:
+        _SHARED[key] = CompiledPairing(options, namespace, jit_compile, feature_fn)
+    return _SHARED[key]

@@ -1,0 +1,138 @@
+"""The one path every layer, map and model takes to pair a batch.
+
+Converts the batch to tensors once, checks it, gets a seed, reads the
+switch, folds in the replica, and calls the compiled draw and apply. The
+namespace follows the batch: TensorFlow tensors (a ``tf.data`` pipeline under
+any backend, or the TensorFlow backend) take TensorFlow; the arrays of JAX
+and PyTorch take ``keras.ops``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any
+
+from keras_samplepairing.frontend.checks import check_batch
+from keras_samplepairing.frontend.compiled import CompiledPairing, shared_compiled_pairing
+from keras_samplepairing.frontend.options import PairingOptions
+from keras_samplepairing.frontend.state import SeedStream, Switch, tensorflow_loaded
+from keras_samplepairing.frontend.structure import unpack
+from keras_samplepairing.ops.namespace import namespace, tensorflow_namespace
+from keras_samplepairing.ops.transform import Pairing
+
+
+def _first_leaf(inputs: Any) -> Any:
+    while isinstance(inputs, (dict, tuple, list)):
+        if not inputs:
+            return None
+        inputs = next(iter(inputs.values())) if isinstance(inputs, dict) else inputs[0]
+    return inputs
+
+
+def batch_namespace(inputs: Any) -> ModuleType:
+    """TensorFlow inside a TensorFlow graph or for TensorFlow tensors, else the
+    namespace of the inputs (``keras.ops`` for JAX and PyTorch arrays)."""
+    leaf = _first_leaf(inputs)
+    if tensorflow_loaded():
+        import tensorflow as tf
+
+        if not tf.executing_eagerly() or tf.is_tensor(leaf):
+            return tensorflow_namespace()
+    return namespace(leaf)
+
+
+class FrontEnd:
+    """Pairs batches for one owner (a layer, a map function or a model).
+
+    Args:
+        options: the transform's options.
+        stream: the owner's seeds.
+        switch: the owner's on/off switch.
+        jit_compile: compile the per-pixel mix with XLA.
+        feature_fn: optional ``images -> features`` for similarity, overriding
+            ``options.features`` (hidden features are compared as they are).
+        min_rank: the smallest rank the batch may have (4 for images, 2 for
+            hidden features).
+    """
+
+    def __init__(
+        self,
+        options: PairingOptions,
+        stream: SeedStream,
+        switch: Switch,
+        jit_compile: bool = True,
+        feature_fn: Callable | None = None,
+        min_rank: int = 4,
+    ) -> None:
+        self.options = options
+        self.stream = stream
+        self.switch = switch
+        self.jit_compile = jit_compile
+        self.feature_fn = feature_fn
+        self.min_rank = min_rank
+        self._eager: dict = {}
+
+    def compiled(self, xp: ModuleType) -> CompiledPairing:
+        """The compiled draw and apply for namespace ``xp``."""
+        return shared_compiled_pairing(self.options, xp, self.jit_compile, self.feature_fn)
+
+    def prepare(self, inputs: Any) -> tuple[dict, Callable, ModuleType]:
+        """``(batch, repack, xp)``: the inputs as a checked dict of tensors."""
+        xp = batch_namespace(inputs)
+        batch, repack = unpack(inputs, xp, self.options.passthrough_keys)
+        return check_batch(batch, self.options, xp, self.min_rank), repack, xp
+
+    def pair(self, inputs: Any, active: Any = True, index: Any = None) -> Any:
+        """Pairs ``inputs`` (any Keras input format) and returns the same structure.
+
+        Args:
+            inputs: images, ``(images, labels[, sample_weight])`` or a dict.
+            active: False, True or a bool tensor (the training flag).
+            index: optional element index from ``Dataset.enumerate()``; the
+                seed is then derived from it (TensorFlow only).
+        """
+        batch, repack, xp = self.prepare(inputs)
+        outputs, _ = self.pair_batch(batch, xp, active, index)
+        return repack(outputs)
+
+    def pair_batch(
+        self, batch: dict, xp: ModuleType, active: Any = True, index: Any = None
+    ) -> tuple[dict, Pairing]:
+        """Pairs a checked dict of tensors; returns the outputs and the pairing."""
+        compiled = self.compiled(xp)
+        if xp.name != "tensorflow":
+            enabled = xp.asarray(self.switch.variable, "bool")
+            if active is not True:
+                enabled = xp.logical_and(enabled, xp.asarray(active, "bool"))
+            return compiled(batch, self.stream.next_keras(), enabled)
+        import tensorflow as tf
+
+        if not tf.executing_eagerly():
+            return self._tensorflow_pair(compiled, batch, active, index)
+        # Eagerly, one graph call does it all: reading the state, drawing and
+        # mixing cost one dispatch instead of an eager op each.
+        key = id(compiled)
+        if key not in self._eager:
+            self._eager[key] = tf.function(
+                lambda b, a, i: self._tensorflow_pair(compiled, b, a, i), reduce_retracing=True
+            )
+        return self._eager[key](batch, active, index)
+
+    def _tensorflow_pair(
+        self, compiled: CompiledPairing, batch: dict, active: Any, index: Any
+    ) -> tuple[dict, Pairing]:
+        import tensorflow as tf
+
+        seed = self.stream.next_tensorflow() if index is None else self.stream.for_index(index)
+        replica = tf.distribute.get_replica_context()
+        if replica is not None and replica.num_replicas_in_sync > 1:
+            # Every replica draws the same seed; folding in its id keeps the
+            # replicas' pairings independent of each other.
+            seed = tf.random.experimental.stateless_fold_in(
+                seed, tf.cast(replica.replica_id_in_sync_group, tf.int64), alg="philox"
+            )
+        enabled = tf.convert_to_tensor(self.switch.tensorflow_variable())
+        if active is not True:
+            enabled = tf.logical_and(enabled, tf.cast(active, tf.bool))
+        return compiled(batch, seed, enabled)
