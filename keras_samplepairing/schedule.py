@@ -16,17 +16,107 @@ def _count(name: str, value: Any) -> int:
     return int(value)
 
 
-def schedule_state(
-    index: int, warmup: int, on: int, off: int, finetune: int, total: int | None
-) -> bool:
+def schedule_state(index: Any, warmup: Any, on: Any, off: Any, finetune: Any, total: Any) -> Any:
     """Whether SamplePairing is on at epoch (or step) ``index``.
 
     Off for the first ``warmup``, then cycles of ``on`` enabled and ``off``
-    disabled, and off again for the last ``finetune`` of ``total``.
+    disabled, and off again for the last ``finetune`` of ``total`` (None or a
+    negative total: no end known). Works on Python ints and, elementwise, on
+    integer tensors.
     """
-    if index < warmup or (total is not None and index >= total - finetune):
-        return False
-    return (index - warmup) % (on + off) < on
+    if isinstance(index, numbers.Integral):
+        if index < warmup or (total is not None and total >= 0 and index >= total - finetune):
+            return False
+        return (index - warmup) % (on + off) < on
+    import tensorflow as tf
+
+    started = index >= warmup
+    ended = tf.logical_and(total >= 0, index >= total - finetune)
+    cycling = tf.math.floormod(index - warmup, on + off) < on
+    return tf.logical_and(tf.logical_and(started, tf.logical_not(ended)), cycling)
+
+
+class ScheduleClock:
+    """The schedule as a ``tf.data`` map reads it: on or off per batch.
+
+    A map sees a batch when it is made, which runs ahead of training by the
+    prefetch depth. With the batch's index from ``Dataset.enumerate()`` the
+    map decides from the step at which that batch will be trained on, so the
+    pairing state of every batch is exactly what the schedule says (and
+    logs). Without an index it reads the state of the step being trained
+    when the batch is made.
+
+    The index counts batches of one iterator: over the whole ``fit`` for a
+    repeated dataset with ``steps_per_epoch`` (Keras keeps one iterator),
+    or over one epoch when Keras makes a new iterator each epoch; the
+    position of the batch is worked out for both.
+    """
+
+    # Each field's initial value: detached (always on) until a fit starts.
+    _INITIAL = {
+        "attached": False,
+        "current": True,
+        "by_step": False,
+        "warmup": 0,
+        "on": 1,
+        "off": 0,
+        "finetune": 0,
+        "total": -1,
+        "steps": -1,
+        "first_epoch": 0,
+        "epoch": 0,
+        "fit_start_step": 0,
+        "epoch_start_step": 0,
+    }
+
+    def __init__(self) -> None:
+        self._variables: dict | None = None
+
+    def _vars(self) -> dict:
+        if self._variables is None:
+            import tensorflow as tf
+
+            with tf.init_scope():  # made while tracing, they live outside it
+                self._variables = {
+                    name: tf.Variable(
+                        value,
+                        trainable=False,
+                        dtype=tf.bool if isinstance(value, bool) else tf.int64,
+                        name=f"schedule_{name}",
+                    )
+                    for name, value in self._INITIAL.items()
+                }
+        return self._variables
+
+    def set(self, **values: Any) -> None:
+        """Sets the named fields (the schedule's parameters and position)."""
+        variables = self._vars()
+        for name, value in values.items():
+            variables[name].assign(value)
+
+    def enabled(self, index: Any = None) -> Any:
+        """A scalar bool op: is pairing on for the batch with this index."""
+        import tensorflow as tf
+
+        v = {name: variable.read_value() for name, variable in self._vars().items()}
+        if index is None:
+            state = v["current"]
+        else:
+            index = tf.cast(index, tf.int64)
+            steps = v["steps"]
+            elapsed = (v["epoch"] - v["first_epoch"]) * steps
+            # One iterator over the whole fit: the index runs on past the
+            # epochs already trained. One iterator per epoch: it restarts.
+            whole_fit = tf.logical_and(steps > 0, index >= elapsed)
+            step = tf.where(whole_fit, v["fit_start_step"] + index, v["epoch_start_step"] + index)
+            epoch = tf.where(
+                whole_fit, v["first_epoch"] + index // tf.maximum(steps, 1), v["epoch"]
+            )
+            position = tf.where(v["by_step"], step, epoch)
+            state = schedule_state(
+                position, v["warmup"], v["on"], v["off"], v["finetune"], v["total"]
+            )
+        return tf.logical_or(tf.logical_not(v["attached"]), state)
 
 
 def _pairing_targets(model: keras.Model) -> list:
@@ -49,26 +139,38 @@ class SamplePairingSchedule(keras.callbacks.Callback):
     fine-tuning epochs. On ImageNet the cycle was counted in images (on for
     300,000, off for 100,000): use ``unit="step"`` and counts in steps.
 
-    The callback sets the ``enabled`` variable of each target, which the
-    layers and map functions read at run time: switching costs no retracing
-    or recompiling, and works both for layers inside the model and for
-    ``samplepairing_map`` functions in the ``tf.data`` pipeline. The state is
-    logged each epoch as ``logs["samplepairing"]`` (the share of the epoch's
-    steps with pairing on: 1.0 or 0.0 for ``unit="epoch"``), so it shows in
-    the progress bar and in ``History``.
+    Positions are real training steps and epochs: the schedule continues
+    where a resumed ``fit`` (``initial_epoch``, a restored optimizer) starts,
+    and counts every step of a ``steps_per_execution`` call.
 
-    With ``unit="step"`` and a ``tf.data`` map target, batches that were
-    prefetched before a switch keep the state they were made with.
+    Targets:
+
+    - Layers and models (``SamplePairing``, ``FeatureSamplePairing``,
+      ``PairingModel``): the switch is a variable read inside the train
+      step, so switching costs no retracing, under every backend. With
+      ``steps_per_execution=k`` a switch can only happen between calls, so
+      with ``unit="step"`` every count must be a multiple of ``k`` (else
+      ``fit`` raises).
+    - ``samplepairing_map`` functions in ``tf.data``: map them over
+      ``ds.enumerate()`` and each batch is paired by the state of the step at
+      which it is trained, however far prefetching runs ahead (the README's
+      ``.repeat()`` + ``steps_per_epoch`` setup included). Without
+      ``enumerate`` a batch takes the state current when it is made, which
+      lags the schedule by the prefetch depth at each switch.
+
+    The state is logged each epoch as ``logs["samplepairing"]``: the share of
+    the epoch's steps with pairing on (1.0 or 0.0 for ``unit="epoch"``), so it
+    shows in the progress bar and in ``History``.
 
     Args:
         warmup: epochs (steps) off at the start.
         on: epochs (steps) on in each cycle, > 0.
         off: epochs (steps) off in each cycle.
         finetune: epochs (steps) off at the end; needs the total from
-            ``fit``'s ``epochs`` (and ``steps_per_epoch`` for steps).
+            ``fit``'s ``epochs`` (and the steps per epoch for steps).
         unit: ``"epoch"`` or ``"step"``.
-        targets: layers, models or map functions with an ``enabled``
-            variable; by default every SamplePairing layer in the model.
+        targets: layers, models or map functions; by default every
+            SamplePairing layer (and ``PairingModel``) in the model.
 
     Example:
 
@@ -99,25 +201,57 @@ class SamplePairingSchedule(keras.callbacks.Callback):
             raise ValueError(f"`unit` must be 'epoch' or 'step', got {unit!r}.")
         self.unit = unit
         self.targets = list(targets) if targets is not None else None
-        self._step = 0
-        self._steps_on = 0
-        self._steps_in_epoch = 0
         self._initial: list[bool] = []
+        self._start_step = 0
+        self._epoch_start_step = 0
+        self._steps_in_epoch = 0
+        self._started = False
 
-    def _switch(self, state: bool) -> None:
-        for target in self.targets:
-            target.enabled.assign(state)
+    # Where the targets are.
+
+    def _switches(self) -> list:
+        return [
+            t.enabled
+            for t in self.targets
+            if isinstance(getattr(t, "enabled", None), Switch)
+            and not isinstance(getattr(t, "clock", None), ScheduleClock)
+        ]
+
+    def _clocks(self) -> list:
+        return [
+            t.clock for t in self.targets if isinstance(getattr(t, "clock", None), ScheduleClock)
+        ]
+
+    def _steps_per_epoch(self) -> int | None:
+        return self.params.get("steps")
 
     def _total(self) -> int | None:
         epochs = self.params.get("epochs")
         if self.unit == "epoch" or epochs is None:
             return epochs
-        steps = self.params.get("steps")
+        steps = self._steps_per_epoch()
         return None if steps is None else epochs * steps
 
     def state(self, index: int) -> bool:
         """Whether pairing is on at epoch (or step) ``index`` of this fit."""
-        return schedule_state(index, self.warmup, self.on, self.off, self.finetune, self._total())
+        return bool(
+            schedule_state(index, self.warmup, self.on, self.off, self.finetune, self._total())
+        )
+
+    def _assign(self, state: bool) -> None:
+        switches = self._switches()
+        if switches and any(bool(s) != state for s in switches):
+            # Under JAX, fit holds the variables' values between steps; sync
+            # them back first, so the assignment is what the next step reads.
+            sync = getattr(self.model, "jax_state_sync", None)
+            if sync is not None:
+                sync()
+            for switch in switches:
+                switch.assign(state)
+        for clock in self._clocks():
+            clock.set(current=state)
+
+    # Callback hooks.
 
     def on_train_begin(self, logs: dict | None = None) -> None:
         if self.targets is None:
@@ -127,36 +261,84 @@ class SamplePairingSchedule(keras.callbacks.Callback):
                 "SamplePairingSchedule found nothing to switch: pass `targets=` "
                 "(SamplePairing layers or samplepairing_map functions)."
             )
-        self._initial = [bool(target.enabled.numpy()) for target in self.targets]
+        for target in self.targets:
+            if not isinstance(getattr(target, "enabled", None), Switch):
+                raise TypeError(
+                    "`targets` must be SamplePairing layers, PairingModels or "
+                    f"samplepairing_map functions, got {type(target).__name__}."
+                )
         if self.finetune and self._total() is None:
             raise ValueError("`finetune` needs fit's total number of epochs (and steps).")
-        self._step = 0
+        execution = int(getattr(self.model, "steps_per_execution", 1) or 1)
+        counts = {"warmup": self.warmup, "on": self.on, "off": self.off}
+        counts["finetune"] = self.finetune
+        if self.unit == "step" and execution > 1 and self._switches():
+            uneven = {k: v for k, v in counts.items() if v % execution}
+            if uneven:
+                raise ValueError(
+                    f"SamplePairingSchedule(unit='step') switches layers between calls of "
+                    f"the train step, which runs steps_per_execution={execution} steps each: "
+                    f"{uneven} must be multiples of {execution}."
+                )
+        self._initial = [bool(target.enabled) for target in self.targets]
+        iterations = getattr(getattr(self.model, "optimizer", None), "iterations", None)
+        self._start_step = 0 if iterations is None else int(keras.ops.convert_to_numpy(iterations))
+        self._started = False
+        total = self._total()
+        for clock in self._clocks():
+            clock.set(
+                attached=True,
+                warmup=self.warmup,
+                on=self.on,
+                off=self.off,
+                finetune=self.finetune,
+                total=-1 if total is None else total,
+                by_step=self.unit == "step",
+                steps=self._steps_per_epoch() or -1,
+            )
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
-        self._steps_on = self._steps_in_epoch = 0
-        if self.unit == "epoch":
-            self._switch(self.state(epoch))
+        if not self._started:
+            # Resuming with a fresh optimizer: the steps of the epochs before.
+            steps = self._steps_per_epoch() or 0
+            self._start_step = self._start_step or epoch * steps
+            self._epoch_start_step = self._start_step
+            self._started = True
+            for clock in self._clocks():
+                clock.set(first_epoch=epoch, fit_start_step=self._start_step)
+        self._steps_in_epoch = 0
+        for clock in self._clocks():
+            clock.set(epoch=epoch, epoch_start_step=self._epoch_start_step)
+        position = epoch if self.unit == "epoch" else self._epoch_start_step
+        self._assign(self.state(position))
 
     def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
         if self.unit == "step":
-            state = self.state(self._step)
-            self._switch(state)
-            self._steps_on += int(state)
-        self._step += 1
-        self._steps_in_epoch += 1
+            self._assign(self.state(self._epoch_start_step + batch))
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        steps = self._steps_per_epoch()
+        self._steps_in_epoch = batch + 1 if steps is None else min(batch + 1, steps)
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        steps = range(self._epoch_start_step, self._epoch_start_step + self._steps_in_epoch)
+        self._epoch_start_step += self._steps_in_epoch
         if logs is None:
             return
         if self.unit == "epoch":
             logs["samplepairing"] = float(self.state(epoch))
         else:
-            logs["samplepairing"] = self._steps_on / max(self._steps_in_epoch, 1)
+            logs["samplepairing"] = sum(map(self.state, steps)) / max(len(steps), 1)
 
     def on_train_end(self, logs: dict | None = None) -> None:
         # Give the targets back as fit found them.
+        sync = getattr(self.model, "jax_state_sync", None)
+        if sync is not None:
+            sync()
         for target, state in zip(self.targets, self._initial, strict=True):
             target.enabled.assign(state)
+        for clock in self._clocks():
+            clock.set(attached=False, current=True)
 
     def get_config(self) -> dict:
         """The schedule's configuration (targets are objects, not config)."""

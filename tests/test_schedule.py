@@ -116,3 +116,98 @@ def test_config_and_bad_schedules():
     model, _ = _model(with_layer=False)
     with pytest.raises(ValueError, match="nothing to switch"):
         model.fit(IMAGES, LABELS, epochs=1, verbose=0, callbacks=[SamplePairingSchedule()])
+
+
+class StepRecorder(keras.layers.Layer):
+    """Records, for every train step, whether the batch reaching it was mixed."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.flags = keras.Variable(-np.ones(64, "int32"), trainable=False, dtype="int32")
+        self.count = keras.Variable(0, trainable=False, dtype="int32")
+
+    def call(self, x, training=None):
+        if training:
+            mixed = tf.cast(tf.reduce_any(tf.not_equal(x, IMAGES)), tf.int32)
+            flags = tf.convert_to_tensor(self.flags)
+            count = tf.convert_to_tensor(self.count)
+            self.flags.assign(tf.tensor_scatter_nd_update(flags, [[count]], [mixed]))
+            self.count.assign_add(1)
+        return x
+
+
+def _step_model(with_layer, steps_per_execution=1):
+    recorder = StepRecorder()
+    inputs = keras.Input((4, 4, 1))
+    x = SamplePairing(seed=0)(inputs) if with_layer else inputs
+    x = keras.layers.Flatten()(recorder(x))
+    model = keras.Model(inputs, keras.layers.Dense(3)(x))
+    model.compile(
+        "sgd",
+        keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        steps_per_execution=steps_per_execution,
+    )
+    return model, recorder
+
+
+def _recorded(recorder):
+    flags = recorder.flags.numpy()
+    return flags[flags >= 0].tolist()
+
+
+def test_step_unit_counts_every_step_of_a_multi_step_execution():
+    model, recorder = _step_model(with_layer=True, steps_per_execution=2)
+    ds = tf.data.Dataset.from_tensors((IMAGES, LABELS)).repeat(6)  # 6 steps an epoch
+    schedule = SamplePairingSchedule(warmup=2, on=4, off=2, finetune=4, unit="step")
+    history = model.fit(ds, epochs=3, verbose=0, callbacks=[schedule])
+    expected = [schedule_state(s, 2, 4, 2, 4, 18) for s in range(18)]
+    assert _recorded(recorder) == [int(e) for e in expected]
+    assert history.history["samplepairing"] == pytest.approx(
+        [np.mean(expected[i : i + 6]) for i in (0, 6, 12)]
+    )
+    with pytest.raises(ValueError, match="multiples of 2"):
+        model.fit(ds, epochs=1, verbose=0, callbacks=[SamplePairingSchedule(warmup=1, unit="step")])
+
+
+@pytest.mark.parametrize("unit", ["epoch", "step"])
+def test_a_resumed_fit_continues_the_schedule(unit):
+    model, recorder = _step_model(with_layer=True)
+    ds = tf.data.Dataset.from_tensors((IMAGES, LABELS)).repeat(2)  # 2 steps an epoch
+    model.fit(ds, epochs=2, verbose=0)  # epochs 0-1, 4 optimizer steps, no schedule
+    recorder.flags.assign(-np.ones(64, "int32"))
+    recorder.count.assign(0)
+    schedule = SamplePairingSchedule(warmup=3, on=2, off=1, finetune=0, unit=unit)
+    history = model.fit(ds, epochs=6, initial_epoch=2, verbose=0, callbacks=[schedule])
+    if unit == "epoch":
+        states = [schedule_state(e, 3, 2, 1, 0, 6) for e in range(2, 6)]
+        steps = [s for state in states for s in (state, state)]
+    else:  # steps 4..11
+        steps = [schedule_state(s, 3, 2, 1, 0, 12) for s in range(4, 12)]
+        states = [np.mean(steps[i : i + 2]) for i in range(0, 8, 2)]
+    assert _recorded(recorder) == [int(s) for s in steps]
+    assert history.history["samplepairing"] == pytest.approx([float(s) for s in states])
+
+
+@pytest.mark.parametrize("unit", ["epoch", "step"])
+def test_a_prefetched_repeated_map_follows_the_schedule_exactly(unit):
+    # The README's setup: one iterator for the whole fit, prefetched far ahead.
+    model, recorder = _step_model(with_layer=False)
+    pair = samplepairing_map(seed=0)
+    ds = (
+        tf.data.Dataset.from_tensors((IMAGES, LABELS))
+        .repeat()
+        .enumerate()
+        .map(pair, num_parallel_calls=tf.data.AUTOTUNE)
+        .prefetch(8)
+    )
+    schedule = SamplePairingSchedule(warmup=1, on=2, off=1, finetune=1, unit=unit, targets=[pair])
+    history = model.fit(ds, epochs=6, steps_per_epoch=3, verbose=0, callbacks=[schedule])
+    if unit == "epoch":
+        states = [schedule_state(e, 1, 2, 1, 1, 6) for e in range(6)]
+        steps = [s for state in states for s in (state,) * 3]
+    else:
+        steps = [schedule_state(s, 1, 2, 1, 1, 18) for s in range(18)]
+        states = [np.mean(steps[i : i + 3]) for i in range(0, 18, 3)]
+    # What each step trained on is what the schedule says, and what it logged.
+    assert _recorded(recorder) == [int(s) for s in steps]
+    assert history.history["samplepairing"] == pytest.approx([float(s) for s in states])

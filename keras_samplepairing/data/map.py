@@ -7,6 +7,7 @@ from typing import Any
 from keras_samplepairing.frontend.front_end import FrontEnd
 from keras_samplepairing.frontend.options import PairingOptions
 from keras_samplepairing.frontend.state import SeedStream, Switch
+from keras_samplepairing.schedule import ScheduleClock
 
 
 def _is_index(value: Any) -> bool:
@@ -24,6 +25,7 @@ class SamplePairingMap:
     - ``enabled``: the switch; ``enabled.assign(False)`` passes batches
       through unpaired (read at run time, so no retracing).
     - ``seed``: the integer seed.
+    - ``clock``: how ``SamplePairingSchedule`` drives it (see there).
     """
 
     def __init__(self, seed: int | None = None, jit_compile: bool = True, **options: Any) -> None:
@@ -31,6 +33,7 @@ class SamplePairingMap:
         self.stream = SeedStream(seed)
         self.seed = self.stream.seed
         self.enabled = Switch()
+        self.clock = ScheduleClock()
         self.jit_compile = jit_compile
         self._front_end = FrontEnd(self.options, self.stream, self.enabled, jit_compile)
 
@@ -48,7 +51,19 @@ class SamplePairingMap:
             index, element = element
         else:
             element = element[0] if len(element) == 1 else element
-        return self._front_end.pair(element, index=index)
+        return self.pair(element, seed_index=index, schedule_index=index)
+
+    def pair(self, element: Any, seed_index: Any = None, schedule_index: Any = None) -> Any:
+        """Pairs one batch (images, a tuple or a dict).
+
+        Args:
+            element: the batch.
+            seed_index: optional index that seeds the batch (see ``__call__``).
+            schedule_index: optional index of the batch in its iterator, which
+                the schedule's clock turns into the step it is trained at.
+        """
+        active = self.clock.enabled(schedule_index)
+        return self._front_end.pair(element, active=active, index=seed_index)
 
 
 def samplepairing_map(

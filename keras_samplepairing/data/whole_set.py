@@ -111,5 +111,10 @@ def pair_with_dataset(
     pairs = tf.data.Dataset.zip(dataset, partners).map(
         lambda first, second: tf.nest.map_structure(lambda a, b: tf.stack([a, b]), first, second)
     )
-    mixed = pairs.enumerate().map(pairing, num_parallel_calls=tf.data.AUTOTUNE)
+    # The index seeds each element's mix; it counts elements, not steps, so
+    # the schedule reads the state current when the element is made.
+    mixed = pairs.enumerate().map(
+        lambda index, pair: pairing.pair(pair, seed_index=index),
+        num_parallel_calls=tf.data.AUTOTUNE,
+    )
     return mixed.map(_first_of_pair)
