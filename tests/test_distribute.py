@@ -22,7 +22,7 @@ MIRRORED = textwrap.dedent(
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
     import keras, numpy as np
-    from keras_samplepairing import SamplePairing, samplepairing_map
+    from keras_samplepairing import PairingModel, SamplePairing, samplepairing_map
 
     strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
     x = np.stack([np.full((4, 4, 1), 10.0 * i, "float32") for i in range(16)])
@@ -39,11 +39,19 @@ MIRRORED = textwrap.dedent(
     per_replica = strategy.experimental_distribute_values_from_function(
         lambda ctx: tf.constant(x[ctx.replica_id_in_sync_group * 8:][:8]))
     out = strategy.run(lambda t: layer(t, training=True), args=(per_replica,))
-    partners = []
-    for r, t in enumerate(strategy.experimental_local_results(out)):
-        own = np.arange(r * 8, r * 8 + 8)
-        partners.append(np.rint(t.numpy()[:, 0, 0, 0] / 5 - own).astype(int).tolist())
-    json.dump({"loss": history.history["loss"], "partners": partners}, open(sys.argv[1], "w"))
+    def decode(out):
+        partners = []
+        for r, t in enumerate(strategy.experimental_local_results(out)):
+            own = np.arange(r * 8, r * 8 + 8)
+            partners.append(np.rint(t.numpy()[:, 0, 0, 0] / 5 - own).astype(int).tolist())
+        return partners
+
+    with strategy.scope():  # mixes its input and returns it: the pairing shows
+        trainer = PairingModel(keras.layers.Identity(), keras.layers.Identity(),
+                               mix_at="input", label_mode="first", seed=0)
+    trained = strategy.run(lambda t: trainer(t, training=True), args=(per_replica,))
+    json.dump({"loss": history.history["loss"], "partners": decode(out),
+               "model_partners": decode(trained)}, open(sys.argv[1], "w"))
     """
 )
 
@@ -53,10 +61,11 @@ def test_mirrored_strategy_pairs_within_each_replica(tmp_path):
     subprocess.run([sys.executable, "-c", MIRRORED, str(result_file)], check=True, timeout=300)
     result = json.loads(result_file.read_text())
     assert all(np.isfinite(result["loss"]))
-    first, second = result["partners"]
-    assert sorted(first) == list(range(8)) and sorted(second) == list(range(8, 16))
-    # Replicas draw independent pairings (the replica id is folded into the seed).
-    assert [p - 8 for p in second] != first
+    for key in ("partners", "model_partners"):  # the layer's and PairingModel's
+        first, second = result[key]
+        assert sorted(first) == list(range(8)) and sorted(second) == list(range(8, 16))
+        # Replicas draw independent pairings (the replica id is folded into the seed).
+        assert [p - 8 for p in second] != first
 
 
 @pytest.fixture

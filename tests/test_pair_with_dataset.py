@@ -65,3 +65,12 @@ def test_bad_inputs():
         pair_with_dataset(DATASET, samplepairing_map(seed=0), lam="beta")
     with pytest.raises(ValueError, match="shuffle_buffer"):
         pair_with_dataset(DATASET, shuffle_buffer=0)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{"class_constraint": "same"}, {"pairing": "most_similar"}, {"lam": "similarity"}],
+)
+def test_options_it_cannot_honour_raise(options):
+    with pytest.raises(ValueError, match="cannot honour"):
+        pair_with_dataset(DATASET, seed=0, **options)

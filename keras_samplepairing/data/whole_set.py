@@ -79,6 +79,8 @@ def pair_with_dataset(
             "`dataset` must be unbatched, with one (H, W, C) image per element "
             f"(got images of shape {shape}); for batches use samplepairing_map instead."
         )
+    if isinstance(pairing, str):  # the layer's option of that name
+        options["pairing"], pairing = pairing, None
     if pairing is None:
         pairing = samplepairing_map(seed=seed, **options)
     elif options:

@@ -149,6 +149,9 @@ class SamplePairing(keras.layers.Layer):
     def compute_output_shape(self, input_shape: Any) -> Any:
         """Images keep their shape; class-index labels become ``(B, K)`` when
         they are one-hot encoded (``label_mode="mix"`` or smoothing)."""
+        # Wrappers such as TimeDistributed ask for shapes, not specs, when a
+        # model is built, and then call `call` with an unset `training`.
+        self._in_model = True
         if isinstance(input_shape, dict):
             return {key: self._target_shape(key, shape) for key, shape in input_shape.items()}
         if (

@@ -186,7 +186,18 @@ def fold_in(seed: Any, data: Any) -> tf.Tensor:
 
 
 def uniform(seed: Any, shape: Any, minval: float = 0.0, maxval: float = 1.0) -> tf.Tensor:
-    return tf.random.stateless_uniform(shape, seed, minval=minval, maxval=maxval, alg=_ALG)
+    """Uniform float32 in ``[minval, maxval)`` on a grid of 2^24 steps.
+
+    Built from integer draws, which XLA and TensorFlow's kernels make alike
+    (their float draws differ), so eager ops and compiled layers agree.
+    """
+    bits = tf.random.stateless_uniform(
+        shape, seed, minval=0, maxval=1 << 24, dtype=tf.int32, alg=_ALG
+    )
+    unit = tf.cast(bits, tf.float32) * (1.0 / (1 << 24))
+    if (minval, maxval) == (0.0, 1.0):
+        return unit
+    return minval + unit * (maxval - minval)
 
 
 def normal(seed: Any, shape: Any) -> tf.Tensor:

@@ -199,3 +199,108 @@ def test_bad_inputs(images):
         layer(tf.constant([["a"]]))
     with pytest.raises(TypeError, match="images"):
         layer(np.zeros((2, 4, 4, 3), bool))
+
+
+# A batch of one, unpaired rows, sample weights, shapes, option names, compile modes.
+
+BOXES_ONE = {
+    "boxes": np.array([[[0, 0, 2, 2], [-1, -1, -1, -1]]], "float32"),
+    "labels": np.array([[1, -1]], "int32"),
+}
+
+
+@pytest.mark.parametrize("lam", [0.5, "beta"])
+def test_a_batch_of_one_is_returned_unchanged_with_its_boxes_once(lam):
+    image = np.random.default_rng(0).uniform(0, 255, (1, 4, 4, 3)).astype("float32")
+    layer = SamplePairing(lam=lam, label_mode="mix", num_classes=3, seed=1)
+    out = layer({"images": image, "labels": np.array([2]), "bounding_boxes": BOXES_ONE})
+    np.testing.assert_array_equal(out["images"], image)  # bit-exact, whatever λ
+    np.testing.assert_array_equal(out["labels"], [[0.0, 0.0, 1.0]])
+    boxes = out["bounding_boxes"]
+    np.testing.assert_array_equal(boxes["labels"], [[1, -1, -1, -1]])  # own boxes, once
+    np.testing.assert_array_equal(boxes["box_weights"], [[1.0, 0.0, 0.0, 0.0]])
+    pairing = layer.get_random_transformation(image)
+    assert pairing.paired.numpy().tolist() == [False]
+    assert pairing.partners.numpy().tolist() == [0]
+
+
+def test_a_final_partial_batch_of_one_is_unchanged_in_tf_data(constant_images):
+    # 9 images in batches of 4: the last batch has one image and a dynamic size.
+    images = np.concatenate([constant_images, constant_images[:1]])
+    ds = tf.data.Dataset.from_tensor_slices(images).batch(4)
+    assert ds.element_spec.shape[0] is None
+    batches = list(ds.map(samplepairing_map(lam="beta", seed=0)))
+    assert [len(b) for b in batches] == [4, 4, 1]
+    np.testing.assert_array_equal(batches[-1], images[-1:])
+    assert not np.array_equal(batches[0], images[:4])
+
+
+def test_rows_without_an_allowed_partner_are_left_unpaired(constant_images):
+    labels = np.array([0, 0, 1, 1, 2, 2, 2, 3])  # class 3 has one member
+    layer = SamplePairing(class_constraint="same", label_mode="mix", num_classes=4, seed=0)
+    images, mixed = layer((constant_images, labels))
+    np.testing.assert_array_equal(images[7], constant_images[7])
+    np.testing.assert_array_equal(mixed[7], [0.0, 0.0, 0.0, 1.0])
+    partners = _partners_from_constant_mix(images)[:7]
+    assert np.all(labels[partners] == labels[:7]) and np.all(partners != np.arange(7))
+    pairing = layer.get_random_transformation((constant_images, labels))
+    assert pairing.paired.numpy().tolist() == [True] * 7 + [False]
+
+
+@pytest.mark.parametrize("label_mode", ["first", "mix"])
+def test_sample_weights_follow_the_labels(constant_images, label_mode):
+    weights = np.arange(1, 9, dtype="float32")
+    layer = SamplePairing(label_mode=label_mode, num_classes=4, seed=3)
+    images, labels, out_weights = layer((constant_images, LABELS, weights))
+    partners = _partners_from_constant_mix(images)
+    if label_mode == "first":
+        np.testing.assert_array_equal(out_weights, weights)
+    else:
+        np.testing.assert_allclose(out_weights, 0.5 * weights + 0.5 * weights[partners])
+    ds = tf.data.Dataset.from_tensor_slices((constant_images, LABELS, weights)).batch(8)
+    element = next(iter(ds.map(samplepairing_map(label_mode=label_mode, num_classes=4, seed=0))))
+    assert len(element) == 3 and element[2].shape == (8,)
+
+
+def test_compute_output_shape_and_time_distributed():
+    layer = SamplePairing(label_mode="mix", num_classes=5, seed=0)  # asked as in a model
+    assert layer.compute_output_shape((None, 8, 8, 3)) == (None, 8, 8, 3)
+    shapes = layer.compute_output_shape({"images": (None, 8, 8, 3), "labels": (None,)})
+    assert shapes == {"images": (None, 8, 8, 3), "labels": (None, 5)}
+    frames = np.random.default_rng(0).uniform(0, 255, (2, 3, 4, 4, 1)).astype("float32")
+    inputs = keras.Input((3, 4, 4, 1))
+    model = keras.Model(inputs, keras.layers.TimeDistributed(SamplePairing(seed=0))(inputs))
+    assert model.output_shape == (None, 3, 4, 4, 1)
+    np.testing.assert_array_equal(model(frames), frames)  # inference: the identity
+    np.testing.assert_array_equal(model.predict(frames, verbose=0), frames)
+    assert not np.array_equal(model(frames, training=True), frames)
+
+
+@pytest.mark.parametrize("make", [SamplePairing, samplepairing_map], ids=["layer", "map"])
+def test_unknown_options_are_named_with_the_closest_valid_one(make):
+    with pytest.raises(TypeError, match=r"unknown option 'lamda'\. Did you mean 'lam'\?"):
+        make(lamda=0.3)
+    with pytest.raises(TypeError, match=r"'num_class'\. Did you mean 'num_classes'\?"):
+        make(num_class=3)
+    with pytest.raises(TypeError, match="unknown option 'colour'"):
+        make(colour="red")
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"lam": "beta", "alpha": 0.4}, {"pairing": "sample", "lam": "beta", "rate": 0.5}],
+)
+def test_the_same_seed_pairs_alike_with_and_without_xla(options):
+    images = np.random.default_rng(4).uniform(0, 255, (16, 8, 8, 3)).astype("float32")
+    labels = np.arange(16) % 4
+    compiled = SamplePairing(seed=3, jit_compile=True, label_mode="mix", num_classes=4, **options)
+    eager = SamplePairing(seed=3, jit_compile=False, label_mode="mix", num_classes=4, **options)
+    for _ in range(3):  # successive calls advance both seed streams alike
+        (a, la), (b, lb) = compiled((images, labels)), eager((images, labels))
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-3)  # an ulp, never a partner
+        np.testing.assert_allclose(la, lb, rtol=1e-6, atol=1e-6)
+    seed = tf.constant([5, 6], tf.int64)
+    first = compiled.get_random_transformation((images, labels), seed=seed)
+    second = eager.get_random_transformation((images, labels), seed=seed)
+    for x, y in zip(first, second, strict=True):
+        np.testing.assert_array_equal(x, y)  # partners and λ, bit for bit

@@ -124,3 +124,68 @@ def test_semantic_bad_inputs():
     scalar_model = keras.layers.Lambda(lambda t: tf.reduce_mean(t))
     with pytest.raises(ValueError, match="features"):
         SamplePairing(pairing="most_similar", features=scalar_model)(CLUSTERS)
+
+
+def _features_model(input_shape=(4, 4, 3), seed=0):
+    inputs = keras.Input(input_shape)
+    x = keras.layers.Flatten()(inputs)
+    model = keras.Model(inputs, keras.layers.Dense(3, name="embed")(x))
+    rng = np.random.default_rng(seed)
+    model.set_weights([rng.normal(size=w.shape).astype("float32") for w in model.weights])
+    model.trainable = False
+    return model
+
+
+def test_a_features_model_is_saved_and_loaded_with_its_weights(tmp_path):
+    features = _features_model()
+    layer = SamplePairing(pairing="most_similar", features=features, seed=0)
+    assert {id(w) for w in features.weights} <= {id(w) for w in layer.weights}
+    assert not {id(w) for w in features.weights} & {id(w) for w in layer.trainable_weights}
+    model = keras.Sequential([keras.Input((4, 4, 3)), layer, keras.layers.Flatten()])
+    model.save(tmp_path / "model.keras")
+    loaded = keras.saving.load_model(tmp_path / "model.keras", safe_mode=True).layers[0]
+    for saved, restored in zip(features.weights, loaded.features_model.weights, strict=True):
+        np.testing.assert_array_equal(saved, restored)
+    images = np.random.default_rng(1).uniform(0, 255, (16, 4, 4, 3)).astype("float32")
+    seed = tf.constant([1, 2], tf.int64)
+    before = layer.get_random_transformation(images, seed=seed).partners.numpy()
+    after = loaded.get_random_transformation(images, seed=seed).partners.numpy()
+    np.testing.assert_array_equal(before, after)
+
+
+def test_a_features_model_sees_channels_first_images_as_given():
+    features = _features_model(input_shape=(3, 4, 4))
+    images = np.random.default_rng(1).uniform(0, 255, (8, 3, 4, 4)).astype("float32")
+    layer = SamplePairing(
+        pairing="most_similar", features=features, data_format="channels_first", seed=0
+    )
+    pairing = layer.get_random_transformation(images)
+    embedded = features(images).numpy()
+    norms = embedded / np.linalg.norm(embedded, axis=1, keepdims=True)
+    cosine = norms @ norms.T
+    np.fill_diagonal(cosine, -np.inf)
+    np.testing.assert_array_equal(pairing.partners, np.argmax(cosine, axis=1))
+    assert layer(images).shape == images.shape
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"pairing": "most_similar"},
+        {"pairing": "sample", "lam": "similarity"},
+        {"class_constraint": "same"},
+        {"class_constraint": "different", "pairing": "least_similar"},
+    ],
+)
+def test_an_empty_batch_with_a_dynamic_size_passes(options):
+    layer = SamplePairing(seed=0, label_mode="mix", num_classes=2, **options)
+    pair = samplepairing_map(seed=0, label_mode="mix", num_classes=2, **options)
+    spec = (tf.TensorSpec([None, 4, 4, 3]), tf.TensorSpec([None], tf.int32))
+    empty = (np.zeros((0, 4, 4, 3), "float32"), np.zeros((0,), "int32"))
+    for fn in (lambda x, y: layer((x, y)), lambda x, y: pair(x, y)):
+        images, labels = tf.function(fn, input_signature=spec)(*empty)
+        assert images.shape == (0, 4, 4, 3) and labels.shape == (0, 2)
+    # In tf.data, where a filter can leave a batch empty.
+    ds = tf.data.Dataset.from_tensor_slices(empty).batch(4, drop_remainder=False)
+    ds = tf.data.Dataset.from_tensors(empty).concatenate(ds)
+    assert [len(x) for x, _ in ds.map(pair)] == [0]
