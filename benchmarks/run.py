@@ -222,7 +222,7 @@ def markdown(rows: list[dict]) -> str:
 
 
 def main(argv: list[str] | None = None) -> list[dict]:
-    parser = argparse.ArgumentParser(description="SamplePairing benchmarks")
+    parser = argparse.ArgumentParser(description="SamplePairing benchmarks", allow_abbrev=False)
     parser.add_argument("--quick", action="store_true", help="tiny sizes, few repeats")
     parser.add_argument("--markdown", help="also write the table here")
     parser.add_argument("--json", help="also write the rows here as JSON")

@@ -51,7 +51,7 @@ def build_dataset(elements: int, batch: int, service: str) -> tf.data.Dataset:
 
 
 def main(argv: list[str] | None = None, service: str | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], allow_abbrev=False)
     parser.add_argument("--elements", type=int, default=256)
     parser.add_argument("--batch", type=int, default=32)
     args = parser.parse_args(argv)

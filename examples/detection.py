@@ -2,7 +2,9 @@
 
 Builds images of coloured rectangles and discs with their boxes (it draws
 them itself, no download), pairs them in a ``tf.data`` pipeline, and writes a
-gallery PNG of the mixed images with both images' boxes.
+gallery PNG of the mixed images with both images' boxes: the image's own in
+one colour, its partner's in another, each labelled with its class and its
+weight for the detection loss.
 
     pip install -e ".[plot]"
     python examples/detection.py --out saved_models
@@ -16,6 +18,7 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import matplotlib  # noqa: E402
+import matplotlib.patches  # noqa: E402
 
 matplotlib.use("Agg")
 
@@ -53,8 +56,33 @@ def make_shapes(count: int, size: int = 64, max_objects: int = 3, seed: int = 0)
     return images, boxes, classes
 
 
+def box_layers(mixed: dict, count: int, scale: int) -> tuple[dict, dict, dict, dict]:
+    """The first image's boxes and the partner's, apart, each box with its own
+    label text (class and weight), in pixels of an image ``scale`` times larger.
+
+    A mixed image's boxes are its own (the first ``count``) followed by its
+    partner's; ``box_weights`` says how much each counts.
+    """
+    boxes = mixed["boxes"].numpy() * scale
+    classes = mixed["labels"].numpy()
+    weights = mixed["box_weights"].numpy()
+    parts, names = [], []
+    for half in (slice(0, count), slice(count, None)):
+        ids = np.full(classes[:, half].shape, -1, "int32")
+        mapping = {}
+        for (row, column), kind in np.ndenumerate(classes[:, half]):
+            if kind >= 0:
+                ids[row, column] = len(mapping) + 100 * len(parts)
+                mapping[int(ids[row, column])] = (
+                    f"{CLASSES[int(kind)]} {weights[row, half][column]:.2f}"
+                )
+        parts.append({"boxes": boxes[:, half], "labels": ids})
+        names.append(mapping)
+    return parts[0], parts[1], names[0], names[1]
+
+
 def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], allow_abbrev=False)
     parser.add_argument("--count", type=int, default=16, help="images to make")
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--seed", type=int, default=0)
@@ -65,23 +93,37 @@ def main(argv: list[str] | None = None) -> dict:
     ds = tf.data.Dataset.from_tensor_slices(
         {"images": images, "bounding_boxes": {"boxes": boxes, "labels": classes}}
     )
-    pair = samplepairing_map(seed=args.seed, bounding_box_format="xyxy")
+    # λ from Beta(1, 1): each box weight shows how much its image counts.
+    pair = samplepairing_map(seed=args.seed, lam="beta", bounding_box_format="xyxy")
     ds = ds.batch(args.batch).enumerate().map(pair, num_parallel_calls=tf.data.AUTOTUNE)
     batch = next(iter(ds))
     mixed = batch["bounding_boxes"]
 
     os.makedirs(args.out, exist_ok=True)
     path = os.path.join(args.out, "detection_gallery.png")
+    # Drawn four times larger, so the box labels are legible.
+    scale = 4
+    large = np.repeat(np.repeat(batch["images"].numpy(), scale, axis=1), scale, axis=2)
+    own, partner, own_names, partner_names = box_layers(mixed, boxes.shape[1], scale)
     keras.visualization.plot_bounding_box_gallery(
-        batch["images"],
+        large,
         bounding_box_format="xyxy",
-        y_true={"boxes": mixed["boxes"], "labels": mixed["labels"]},
-        class_mapping=CLASSES,
+        y_true=own,
+        y_pred=partner,
+        ground_truth_mapping=own_names,
+        prediction_mapping=partner_names,
+        true_color=(0, 200, 255),
+        pred_color=(255, 160, 0),
+        legend_handles=[
+            matplotlib.patches.Patch(color=(0, 200 / 255, 1.0), label="the image's own boxes"),
+            matplotlib.patches.Patch(color=(1.0, 160 / 255, 0), label="its partner's boxes"),
+        ],
         value_range=(0, 255),
         rows=2,
         cols=max(1, args.batch // 2),
-        font_scale=0.4,
-        line_thickness=1,
+        font_scale=0.45,
+        line_thickness=2,
+        text_thickness=1,
         path=path,
         transparent=False,
         scale=3,

@@ -38,7 +38,7 @@ def head_block(x):
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], allow_abbrev=False)
     parser.add_argument("--epochs", type=int, default=15)
     parser.add_argument("--subset", type=int, default=None)
     parser.add_argument("--seed", type=int, default=0)

@@ -33,7 +33,7 @@ def build_model(seed: int) -> keras.Model:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], allow_abbrev=False)
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--subset", type=int, default=None, help="training images to use")
     parser.add_argument("--seed", type=int, default=0)

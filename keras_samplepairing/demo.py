@@ -190,9 +190,12 @@ def run(
     return {"results": results, "paths": paths, "histories": histories}
 
 
-def main(argv: list[str] | None = None) -> dict:
+def main(argv: list[str] | None = None, prog: str | None = None) -> dict:
+    """Runs the demo from command-line arguments (see ``--help``)."""
     parser = argparse.ArgumentParser(
-        prog="python -m keras_samplepairing demo", description=__doc__.splitlines()[0]
+        prog=prog or "python -m keras_samplepairing demo",
+        description=__doc__.splitlines()[0],
+        allow_abbrev=False,
     )
     parser.add_argument("--epochs", type=int, default=60)
     parser.add_argument(

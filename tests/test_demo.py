@@ -1,12 +1,15 @@
 """The README's main command: the demo, in a tiny configuration."""
 
 import pathlib
+import shutil
+import subprocess
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
 from keras_samplepairing.__main__ import main as cli
+from keras_samplepairing.__main__ import program_name
 from keras_samplepairing.demo import load_digits_split, main, recipe
 
 
@@ -33,8 +36,21 @@ def test_recipe_scales_the_paper_schedule():
 
 def test_cli_usage_and_errors(capsys):
     cli([])
-    assert "python -m keras_samplepairing demo" in capsys.readouterr().out
+    assert "demo" in capsys.readouterr().out
     with pytest.raises(SystemExit):
         cli(["train"])
     with pytest.raises(SystemExit):
         cli(["demo", "--epochs", "1"])
+    with pytest.raises(SystemExit):  # no abbreviations: --epoch is not --epochs
+        cli(["demo", "--epoch", "5"])
+    assert "unrecognized arguments: --epoch" in capsys.readouterr().err
+
+
+def test_usage_names_the_program_the_user_ran():
+    assert program_name("/usr/bin/keras-samplepairing") == "keras-samplepairing"
+    assert program_name("/x/keras_samplepairing/__main__.py") == "python -m keras_samplepairing"
+    script = shutil.which("keras-samplepairing")
+    if script is None:
+        pytest.skip("the console script is not installed")
+    usage = subprocess.run([script, "--help"], capture_output=True, text=True, check=True)
+    assert usage.stdout.startswith("usage: keras-samplepairing ")
