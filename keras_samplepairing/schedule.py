@@ -52,11 +52,12 @@ class ScheduleClock:
     position of the batch is worked out for both.
     """
 
-    # Each field's initial value: detached (always on) until a fit starts.
+    # Each field and its initial value: detached (always on) until a fit
+    # starts. They are kept in one int64 vector, read with one op per batch.
     _INITIAL = {
-        "attached": False,
-        "current": True,
-        "by_step": False,
+        "attached": 0,
+        "current": 1,
+        "by_step": 0,
         "warmup": 0,
         "on": 1,
         "off": 0,
@@ -68,55 +69,60 @@ class ScheduleClock:
         "fit_start_step": 0,
         "epoch_start_step": 0,
     }
+    _INDEX = {name: i for i, name in enumerate(_INITIAL)}
 
     def __init__(self) -> None:
-        self._variables: dict | None = None
+        self._variable = None
+        self._values = dict(self._INITIAL)
 
-    def _vars(self) -> dict:
-        if self._variables is None:
+    def _state(self) -> Any:
+        if self._variable is None:
             import tensorflow as tf
 
-            with tf.init_scope():  # made while tracing, they live outside it
-                self._variables = {
-                    name: tf.Variable(
-                        value,
-                        trainable=False,
-                        dtype=tf.bool if isinstance(value, bool) else tf.int64,
-                        name=f"schedule_{name}",
-                    )
-                    for name, value in self._INITIAL.items()
-                }
-        return self._variables
+            with tf.init_scope():  # made while tracing, it lives outside it
+                self._variable = tf.Variable(
+                    list(self._values.values()), dtype=tf.int64, trainable=False, name="schedule"
+                )
+        return self._variable
 
     def set(self, **values: Any) -> None:
         """Sets the named fields (the schedule's parameters and position)."""
-        variables = self._vars()
         for name, value in values.items():
-            variables[name].assign(value)
+            self._values[name] = int(value)
+        if self._variable is not None or values.get("attached"):
+            self._state().assign(list(self._values.values()))
 
     def enabled(self, index: Any = None) -> Any:
         """A scalar bool op: is pairing on for the batch with this index."""
         import tensorflow as tf
 
-        v = {name: variable.read_value() for name, variable in self._vars().items()}
+        state = self._state().read_value()
+
+        def field(name: str) -> Any:
+            return state[self._INDEX[name]]
+
         if index is None:
-            state = v["current"]
+            on = field("current") > 0
         else:
             index = tf.cast(index, tf.int64)
-            steps = v["steps"]
-            elapsed = (v["epoch"] - v["first_epoch"]) * steps
+            steps = field("steps")
+            first_epoch, epoch = field("first_epoch"), field("epoch")
             # One iterator over the whole fit: the index runs on past the
             # epochs already trained. One iterator per epoch: it restarts.
-            whole_fit = tf.logical_and(steps > 0, index >= elapsed)
-            step = tf.where(whole_fit, v["fit_start_step"] + index, v["epoch_start_step"] + index)
-            epoch = tf.where(
-                whole_fit, v["first_epoch"] + index // tf.maximum(steps, 1), v["epoch"]
+            whole_fit = tf.logical_and(steps > 0, index >= (epoch - first_epoch) * steps)
+            step = tf.where(
+                whole_fit, field("fit_start_step") + index, field("epoch_start_step") + index
             )
-            position = tf.where(v["by_step"], step, epoch)
-            state = schedule_state(
-                position, v["warmup"], v["on"], v["off"], v["finetune"], v["total"]
+            epoch = tf.where(whole_fit, first_epoch + index // tf.maximum(steps, 1), epoch)
+            on = schedule_state(
+                tf.where(field("by_step") > 0, step, epoch),
+                field("warmup"),
+                field("on"),
+                field("off"),
+                field("finetune"),
+                field("total"),
             )
-        return tf.logical_or(tf.logical_not(v["attached"]), state)
+        return tf.logical_or(field("attached") <= 0, on)
 
 
 def _pairing_targets(model: keras.Model) -> list:

@@ -35,7 +35,9 @@ class SamplePairingMap:
         self.enabled = Switch()
         self.clock = ScheduleClock()
         self.jit_compile = jit_compile
-        self._front_end = FrontEnd(self.options, self.stream, self.enabled, jit_compile)
+        self._front_end = FrontEnd(
+            self.options, self.stream, self.enabled, jit_compile, clock=self.clock
+        )
 
     def __call__(self, *element: Any) -> Any:
         """Pairs one batch.
@@ -62,8 +64,7 @@ class SamplePairingMap:
             schedule_index: optional index of the batch in its iterator, which
                 the schedule's clock turns into the step it is trained at.
         """
-        active = self.clock.enabled(schedule_index)
-        return self._front_end.pair(element, active=active, index=seed_index)
+        return self._front_end.pair(element, index=seed_index, clock_index=schedule_index)
 
 
 def samplepairing_map(

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import tensorflow as tf
+from typing import TYPE_CHECKING, Any
 
 from keras_samplepairing.data.map import SamplePairingMap, samplepairing_map
 
+if TYPE_CHECKING:
+    import tensorflow as tf
+
 
 def _first_of_pair(*element: Any) -> Any:
+    import tensorflow as tf
+
     element = element[0] if len(element) == 1 else element
     return tf.nest.map_structure(lambda t: t[0], element)
 
@@ -68,6 +71,8 @@ def pair_with_dataset(
     >>> train = pair_with_dataset(train, sp, augment=flip_and_crop, seed=0).batch(128)
     >>> model.fit(train, callbacks=[SamplePairingSchedule(targets=[sp])])
     """
+    import tensorflow as tf
+
     images_spec = dataset.element_spec
     if isinstance(images_spec, dict):
         images_spec = images_spec.get("images")

@@ -54,6 +54,7 @@ class FrontEnd:
             ``options.features`` (hidden features are compared as they are).
         min_rank: the smallest rank the batch may have (4 for images, 2 for
             hidden features).
+        clock: optional ``ScheduleClock`` read per batch in ``tf.data``.
     """
 
     def __init__(
@@ -64,6 +65,7 @@ class FrontEnd:
         jit_compile: bool = True,
         feature_fn: Callable | None = None,
         min_rank: int = 4,
+        clock: Any = None,
     ) -> None:
         self.options = options
         self.stream = stream
@@ -71,6 +73,7 @@ class FrontEnd:
         self.jit_compile = jit_compile
         self.feature_fn = feature_fn
         self.min_rank = min_rank
+        self.clock = clock
         self._eager: dict = {}
 
     def compiled(self, xp: ModuleType) -> CompiledPairing:
@@ -83,7 +86,9 @@ class FrontEnd:
         batch, repack = unpack(inputs, xp, self.options.passthrough_keys)
         return check_batch(batch, self.options, xp, self.min_rank), repack, xp
 
-    def pair(self, inputs: Any, active: Any = True, index: Any = None) -> Any:
+    def pair(
+        self, inputs: Any, active: Any = True, index: Any = None, clock_index: Any = None
+    ) -> Any:
         """Pairs ``inputs`` (any Keras input format) and returns the same structure.
 
         Args:
@@ -91,13 +96,20 @@ class FrontEnd:
             active: False, True or a bool tensor (the training flag).
             index: optional element index from ``Dataset.enumerate()``; the
                 seed is then derived from it (TensorFlow only).
+            clock_index: optional index of the batch in its iterator, which
+                the clock turns into the step it is trained at.
         """
         batch, repack, xp = self.prepare(inputs)
-        outputs, _ = self.pair_batch(batch, xp, active, index)
+        outputs, _ = self.pair_batch(batch, xp, active, index, clock_index)
         return repack(outputs)
 
     def pair_batch(
-        self, batch: dict, xp: ModuleType, active: Any = True, index: Any = None
+        self,
+        batch: dict,
+        xp: ModuleType,
+        active: Any = True,
+        index: Any = None,
+        clock_index: Any = None,
     ) -> tuple[dict, Pairing]:
         """Pairs a checked dict of tensors; returns the outputs and the pairing."""
         compiled = self.compiled(xp)
@@ -109,18 +121,19 @@ class FrontEnd:
         import tensorflow as tf
 
         if not tf.executing_eagerly():
-            return self._tensorflow_pair(compiled, batch, active, index)
+            return self._tensorflow_pair(compiled, batch, active, index, clock_index)
         # Eagerly, one graph call does it all: reading the state, drawing and
         # mixing cost one dispatch instead of an eager op each.
         key = id(compiled)
         if key not in self._eager:
             self._eager[key] = tf.function(
-                lambda b, a, i: self._tensorflow_pair(compiled, b, a, i), reduce_retracing=True
+                lambda b, a, i, c: self._tensorflow_pair(compiled, b, a, i, c),
+                reduce_retracing=True,
             )
-        return self._eager[key](batch, active, index)
+        return self._eager[key](batch, active, index, clock_index)
 
     def _tensorflow_pair(
-        self, compiled: CompiledPairing, batch: dict, active: Any, index: Any
+        self, compiled: CompiledPairing, batch: dict, active: Any, index: Any, clock_index: Any
     ) -> tuple[dict, Pairing]:
         import tensorflow as tf
 
@@ -135,4 +148,6 @@ class FrontEnd:
         enabled = tf.convert_to_tensor(self.switch.tensorflow_variable())
         if active is not True:
             enabled = tf.logical_and(enabled, tf.cast(active, tf.bool))
+        if self.clock is not None:
+            enabled = tf.logical_and(enabled, self.clock.enabled(clock_index))
         return compiled(batch, seed, enabled)

@@ -119,4 +119,4 @@ class SeedStream:
 
 def tensorflow_loaded() -> bool:
     """Whether TensorFlow is imported (so a TensorFlow tensor can exist)."""
-    return "tensorflow" in sys.modules
+    return sys.modules.get("tensorflow") is not None

@@ -128,16 +128,21 @@ class SamplePairing(keras.layers.Layer):
         self._in_model = False
 
     def __call__(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
+        if args and not isinstance(args[0], (bool, type(None))):
+            # `ds.map(layer)` over (images, labels[, sample_weight]) elements
+            # passes them as separate arguments.
+            inputs, args = (inputs, *args), ()
         if not _in_tensorflow_graph(inputs):
             return super().__call__(inputs, *args, **kwargs)
         # In tf.data under JAX or PyTorch: Keras would turn the graph's
         # tensors into the backend's arrays, which a graph cannot do. The
         # layer runs as TensorFlow there, as Keras's own data layers do.
-        convert, self._convert_input_args = self._convert_input_args, False
+        saved = self._convert_input_args, self._allow_non_tensor_positional_args
+        self._convert_input_args, self._allow_non_tensor_positional_args = False, True
         try:
             return super().__call__(inputs, *args, **kwargs)
         finally:
-            self._convert_input_args = convert
+            self._convert_input_args, self._allow_non_tensor_positional_args = saved
 
     def compute_output_spec(self, inputs: Any, training: bool | None = None) -> Any:
         # Keras calls this only for symbolic inputs, i.e. when the layer is

@@ -53,7 +53,7 @@ def namespace(*arrays: Any) -> ModuleType:
     NumPy arrays and Python values take the default namespace, so the ops
     can be called on them directly (as the tests do).
     """
-    tensorflow_loaded = "tensorflow" in sys.modules
+    tensorflow_loaded = sys.modules.get("tensorflow") is not None
     for value in arrays:
         if value is None or isinstance(value, (int, float, bool, list, tuple)):
             continue

@@ -85,3 +85,19 @@ def test_bad_feature_inputs():
         FeatureSamplePairing(class_constraint="same")
     with pytest.raises(ValueError, match="spatial"):
         FeatureSamplePairing(lam="beta", mixing="spatial")(FEATURES, training=True)
+
+
+def test_gradients_flow_through_the_mix_to_both_samples():
+    layer = FeatureSamplePairing(seed=0)
+    rng = np.random.default_rng(0)
+    hidden = tf.constant(rng.normal(size=(6, 5)).astype("float32"))
+    weights = rng.normal(size=(6, 5)).astype("float32")
+    layer(hidden, training=False)  # builds it
+    seed = tf.constant(layer.seed_generator.state.numpy())
+    partners = layer.get_random_transformation(hidden, seed=seed).partners.numpy()
+    with tf.GradientTape() as tape:
+        tape.watch(hidden)
+        loss = tf.reduce_sum(layer(hidden, training=True) * weights)
+    expected = 0.5 * weights
+    np.add.at(expected, partners, 0.5 * weights)  # d(0.5 h_i + 0.5 h_p(i)) / dh
+    np.testing.assert_allclose(tape.gradient(loss, hidden), expected, rtol=1e-6)
