@@ -35,66 +35,66 @@ def _in_tensorflow_graph(inputs: Any) -> bool:
 class SamplePairing(keras.layers.Layer):
     """SamplePairing: mixes each image with a partner from the same batch.
 
-        Inoue (2018), "Data Augmentation by Pairing Samples for Images
-        Classification": each image ``x1`` is mixed with a partner ``x2`` as
-        ``x' = λ·x1 + (1 - λ)·x2`` (λ = 0.5 in the paper) and keeps ``x1``'s
-        label. Partners are chosen at random (a random single-cycle permutation
-        of the batch, so nobody is their own partner) or by the semantic
-        similarity of the two images' features. An image without an allowed
-        partner (a batch of one, or a class constraint nobody else in the batch
-        meets) is returned unchanged, with its own labels and boxes.
+    Inoue (2018), "Data Augmentation by Pairing Samples for Images
+    Classification": each image ``x1`` is mixed with a partner ``x2`` as
+    ``x' = λ·x1 + (1 - λ)·x2`` (λ = 0.5 in the paper) and keeps ``x1``'s
+    label. Partners are chosen at random (a random single-cycle permutation
+    of the batch, so nobody is their own partner) or by the semantic
+    similarity of the two images' features. An image without an allowed
+    partner (a batch of one, or a class constraint nobody else in the batch
+    meets) is returned unchanged, with its own labels and boxes.
 
-        Where it runs, under every Keras backend (TensorFlow, JAX, PyTorch):
+    Where it runs, under every Keras backend (TensorFlow, JAX, PyTorch):
 
-        - Mapped over a ``tf.data`` pipeline (``ds.map(layer)``), it augments
-          every batch with a new pairing; inside ``tf.data`` it always runs as
-          TensorFlow.
-        - Inside a functional or Sequential model it augments only when the
-          model runs with ``training=True`` (``fit``) and is exactly the identity
-          otherwise, also in the serving function that ``model.export`` writes.
-          In a subclassed model, pass ``training=training`` to it. Once an
-          instance has been wired into a model, an unset ``training`` means
-          inference for that instance everywhere; pass ``training=True`` to
-          augment with it outside the model, or use a second instance.
+    - Mapped over a ``tf.data`` pipeline (``ds.map(layer)``), it augments
+      every batch with a new pairing; inside ``tf.data`` it always runs as
+      TensorFlow.
+    - Inside a functional or Sequential model it augments only when the
+      model runs with ``training=True`` (``fit``) and is exactly the identity
+      otherwise, also in the serving function that ``model.export`` writes.
+      In a subclassed model, pass ``training=training`` to it. Once an
+      instance has been wired into a model, an unset ``training`` means
+      inference for that instance everywhere; pass ``training=True`` to
+      augment with it outside the model, or use a second instance.
 
-        Input formats: a 4-D image batch; a tuple ``(images, labels)`` or
-        ``(images, labels, sample_weight)``; or a dict ``{"images", "labels",
-        "bounding_boxes", "segmentation_masks"}`` as ``keras.layers.MixUp`` takes
-        it. Any other dict key raises, unless named in ``passthrough_keys``. The
-        output has the input's structure.
+    Input formats: a 4-D image batch; a tuple ``(images, labels)`` or
+    ``(images, labels, sample_weight)``; or a dict ``{"images", "labels",
+    "bounding_boxes", "segmentation_masks"}`` as ``keras.layers.MixUp`` takes
+    it. Any other dict key raises, unless named in ``passthrough_keys``. The
+    output has the input's structure.
 
-        Labels are read by their shape: integer ``(B,)``/``(B, 1)`` are class
-        indices, ``(B, K)`` one-hot or soft labels whatever their dtype, float
-        ``(B,)`` class indices when ``num_classes`` is given and scalar targets
-        otherwise.
+    Labels are read by their shape: integer ``(B,)``/``(B, 1)`` are class
+    indices, ``(B, K)`` one-hot or soft labels whatever their dtype, float
+    ``(B,)`` class indices when ``num_classes`` is given and scalar targets
+    otherwise.
 
-        Detection: the mixed image's boxes are the first image's followed by the
-        partner's (dense ``(B, 2N, 4)`` or ragged), with
-        ``bounding_boxes["box_weights"]``: λ for the first image's boxes, 1 - λ
-        for the partner's, 0 for padding, to weight the detection loss. Box class
-        keys ``"labels"`` (Keras) and ``"classes"`` (KerasCV) are both accepted
-        and returned as given. Segmentation masks follow ``label_mode``. Images
-        keep their dtype: float images are mixed in their own dtype, integer
-        images (uint8) in float32 and rounded to the nearest integer, ties to
-        even.
+    Detection: the mixed image's boxes are the first image's followed by the
+    partner's (dense ``(B, 2N, 4)`` or ragged), with
+    ``bounding_boxes["box_weights"]``: λ for the first image's boxes, 1 - λ
+    for the partner's, 0 for padding, to weight the detection loss. Box class
+    keys ``"labels"`` (Keras) and ``"classes"`` (KerasCV) are both accepted
+    and returned as given. Segmentation masks follow ``label_mode``. Images
+    keep their dtype: float images are mixed in their own dtype, integer
+    images (uint8) in float32 and rounded to the nearest integer, ties to
+    even.
 
-        Args:
-    {options}
-            seed: integer seed; the same seed gives the same pairings, with or
-                without ``jit_compile``.
-            jit_compile: compile the per-pixel mix with XLA (TensorFlow), which
-                fuses the gather and the mix into one pass; under JAX, the step
-                runs in ``jax.jit``. Set False only to debug.
-            **kwargs: base layer keyword arguments (``name``, ``dtype``).
+    Args:
+        {options}
+        seed: integer seed; the same seed gives the same pairings, with or
+            without ``jit_compile``.
+        jit_compile: compile the per-pixel mix with XLA (TensorFlow), which
+            fuses the gather and the mix into one pass; under JAX, the step
+            runs in ``jax.jit``. Set False only to debug.
+        **kwargs: base layer keyword arguments (``name``, ``dtype``).
 
-        Example:
+    Example:
 
-        >>> images = np.random.uniform(0, 255, (8, 32, 32, 3)).astype("float32")
-        >>> labels = np.arange(8) % 4
-        >>> layer = SamplePairing(label_mode="mix", num_classes=4, seed=1)
-        >>> mixed_images, mixed_labels = layer((images, labels))
-        >>> tuple(mixed_labels.shape)
-        (8, 4)
+    >>> images = np.random.uniform(0, 255, (8, 32, 32, 3)).astype("float32")
+    >>> labels = np.arange(8) % 4
+    >>> layer = SamplePairing(label_mode="mix", num_classes=4, seed=1)
+    >>> mixed_images, mixed_labels = layer((images, labels))
+    >>> tuple(mixed_labels.shape)
+    (8, 4)
     """
 
     # Features for similarity when they are not the images' (hidden features).
@@ -275,7 +275,7 @@ class SamplePairing(keras.layers.Layer):
         return cls(**config)
 
 
-SamplePairing.__doc__ = SamplePairing.__doc__.replace("{options}", options_doc(indent=8))
+SamplePairing.__doc__ = SamplePairing.__doc__.replace("{options}", options_doc(indent=8).lstrip())
 SamplePairing.__init__.__signature__ = inspect.Signature(
     [
         inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD),

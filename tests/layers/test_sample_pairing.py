@@ -304,3 +304,18 @@ def test_the_same_seed_pairs_alike_with_and_without_xla(options):
     second = eager.get_random_transformation((images, labels), seed=seed)
     for x, y in zip(first, second, strict=True):
         np.testing.assert_array_equal(x, y)  # partners and λ, bit for bit
+
+
+def test_every_option_is_in_the_signature_the_docstring_and_the_config():
+    import inspect
+
+    from keras_samplepairing.frontend.options import PairingOptions
+
+    names = PairingOptions.names()
+    signature = inspect.signature(SamplePairing.__init__).parameters
+    config = SamplePairing(seed=0).get_config()
+    for name in names:
+        assert name in signature and name in config, name
+        assert f"\n        {name}: " in SamplePairing.__doc__, name
+        assert signature[name].default == getattr(PairingOptions(), name) or name == "data_format"
+    assert SamplePairing.from_config(config).get_config() == config
