@@ -1,7 +1,15 @@
 """SamplePairing image augmentation for Keras 3, on every backend."""
 
 from keras_samplepairing import ops
-from keras_samplepairing.data import SamplePairingMap, pair_with_dataset, samplepairing_map
+from keras_samplepairing.data import (
+    PartnerIndex,
+    PartnerIndexRefresh,
+    SamplePairingMap,
+    WholeSetPairing,
+    pair_with_dataset,
+    samplepairing_map,
+    truncated_model,
+)
 from keras_samplepairing.layers import FeatureSamplePairing, SamplePairing
 from keras_samplepairing.models import PairingModel
 from keras_samplepairing.schedule import SamplePairingSchedule
@@ -11,10 +19,14 @@ __version__ = "0.1.0"
 __all__ = [
     "FeatureSamplePairing",
     "PairingModel",
+    "PartnerIndex",
+    "PartnerIndexRefresh",
     "SamplePairing",
     "SamplePairingMap",
     "SamplePairingSchedule",
+    "WholeSetPairing",
     "ops",
     "pair_with_dataset",
     "samplepairing_map",
+    "truncated_model",
 ]

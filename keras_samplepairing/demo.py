@@ -19,7 +19,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_samplepairing.data import pair_with_dataset, samplepairing_map
+from keras_samplepairing.data import WholeSetPairing
 from keras_samplepairing.schedule import SamplePairingSchedule
 
 
@@ -40,7 +40,8 @@ def load_digits_split(subset: int | None, seed: int):
 
 
 def build_model() -> keras.Model:
-    inputs = keras.Input((8, 8, 1))
+    """The demo's CNN: float32 ``images`` (B, 8, 8, 1) in [0, 255] to 10 logits."""
+    inputs = keras.Input((8, 8, 1), name="images")
     x = keras.layers.Rescaling(1.0 / 255.0)(inputs)
     x = keras.layers.Conv2D(32, 3, padding="same", activation="relu")(x)
     x = keras.layers.Conv2D(32, 3, padding="same", activation="relu")(x)
@@ -51,11 +52,15 @@ def build_model() -> keras.Model:
 
 
 def basic_augmentation(seed: int):
-    """A 1-pixel random shift: the per-image augmentation both runs get."""
+    """A 1-pixel random shift: the per-image augmentation both runs get.
+
+    A new seeded layer for each run, applied in order (never by parallel
+    calls), so the same seed shifts the same way from run to run.
+    """
     shift = keras.layers.RandomTranslation(0.125, 0.125, fill_mode="constant", seed=seed)
 
-    def augment(image, label):
-        return shift(image), label
+    def augment(images, labels):
+        return shift(images), labels
 
     return augment
 
@@ -101,24 +106,45 @@ def plot_curves(histories: dict, schedule_log: list, path: str) -> None:
     plt.close(fig)
 
 
-def plot_gallery(dataset: tf.data.Dataset, path: str) -> None:
+def mixed_gallery_batch(images: np.ndarray, labels: np.ndarray, seed: int, count: int = 16):
+    """A batch mixed as in training, with each image's label, its partner's
+    label and λ, read from labels mixed over one class per image."""
+    size = len(images)
+    shown = WholeSetPairing(
+        {"images": images, "labels": np.arange(size), "ids": np.arange(size)},
+        seed=seed,
+        label_mode="mix",
+        num_classes=size,
+        passthrough_keys=("ids",),
+    )
+    element = next(iter(shown.dataset(count)))
+    ids, weights = element["ids"].numpy(), element["labels"].numpy()
+    lam = weights[np.arange(count), ids]
+    partners = np.argmax(np.where(np.eye(size, dtype=bool)[ids], -1.0, weights), axis=1)
+    titles = [
+        f"{labels[a]} + {labels[p]}, λ {w:.2f}" for a, p, w in zip(ids, partners, lam, strict=True)
+    ]
+    return element["images"].numpy(), titles
+
+
+def plot_gallery(images: np.ndarray, titles: list[str], path: str) -> None:
+    """Mixed images titled with the kept label, the partner's, and λ."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    images, labels = next(iter(dataset.batch(16)))
     keras.visualization.plot_image_gallery(
         images,
-        y_true=labels,
-        label_map={i: str(i) for i in range(10)},
+        y_true=np.arange(len(titles)),
+        label_map=dict(enumerate(titles)),
         rows=2,
-        cols=8,
+        cols=len(titles) // 2,
         value_range=(0, 255),
-        scale=1.5,
+        scale=1.6,
         path=path,
         transparent=False,
-        dpi=80,
+        dpi=90,
     )
     plt.close("all")
 
@@ -142,21 +168,21 @@ def run(
     print(f"\n== baseline: basic augmentation only ({len(x_train)} training images)")
     baseline = build_model()
     _compile(baseline)
-    plain = train.shuffle(len(x_train), seed=seed).map(augment).batch(batch_size)
+    plain = train.shuffle(len(x_train), seed=seed).batch(batch_size).map(augment)
     base_history = baseline.fit(plain, validation_data=val, epochs=epochs, verbose=verbose)
 
     steps = recipe(epochs)
     print(f"\n== SamplePairing, the paper's recipe scaled to {epochs} epochs: {steps}")
     keras.utils.set_random_seed(seed)
-    pairing = samplepairing_map(seed=seed)  # λ = 0.5, first image's label
-    paired = pair_with_dataset(
-        train.shuffle(len(x_train), seed=seed), pairing, augment=augment, seed=seed
-    )
+    # Partners from the whole training set, λ = 0.5, the first image's label;
+    # the image and its partner are shifted independently.
+    pairing = WholeSetPairing((x_train, y_train), seed=seed)
+    paired = pairing.dataset(batch_size, augment=basic_augmentation(seed))
     model = build_model()
     _compile(model)
     schedule = SamplePairingSchedule(targets=[pairing], **steps)
     sp_history = model.fit(
-        paired.batch(batch_size),
+        paired,
         validation_data=val,
         epochs=epochs,
         callbacks=[schedule],
@@ -181,8 +207,7 @@ def run(
         "curves": os.path.join(out, "validation_curves.png"),
     }
     model.export(paths["saved_model"], verbose=False)
-    pairing.enabled.assign(True)
-    plot_gallery(pair_with_dataset(train, pairing, seed=seed), paths["gallery"])
+    plot_gallery(*mixed_gallery_batch(x_train, y_train, seed), paths["gallery"])
     plot_curves(histories, sp_history.history["samplepairing"], paths["curves"])
     print()
     for name, path in paths.items():

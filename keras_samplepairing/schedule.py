@@ -92,37 +92,46 @@ class ScheduleClock:
         if self._variable is not None or values.get("attached"):
             self._state().assign(list(self._values.values()))
 
+    def variable(self) -> Any:
+        """The clock's state, one int64 vector a graph reads per batch."""
+        return self._state()
+
     def enabled(self, index: Any = None) -> Any:
         """A scalar bool op: is pairing on for the batch with this index."""
-        import tensorflow as tf
+        return clock_enabled(self._state().read_value(), index)
 
-        state = self._state().read_value()
 
-        def field(name: str) -> Any:
-            return state[self._INDEX[name]]
+def clock_enabled(state: Any, index: Any = None) -> Any:
+    """Whether a ``ScheduleClock`` in ``state`` has pairing on for the batch
+    with this index (None: the current step). Pure TensorFlow ops, so a
+    caller can compile it with the rest of the draw."""
+    import tensorflow as tf
 
-        if index is None:
-            on = field("current") > 0
-        else:
-            index = tf.cast(index, tf.int64)
-            steps = field("steps")
-            first_epoch, epoch = field("first_epoch"), field("epoch")
-            # One iterator over the whole fit: the index runs on past the
-            # epochs already trained. One iterator per epoch: it restarts.
-            whole_fit = tf.logical_and(steps > 0, index >= (epoch - first_epoch) * steps)
-            step = tf.where(
-                whole_fit, field("fit_start_step") + index, field("epoch_start_step") + index
-            )
-            epoch = tf.where(whole_fit, first_epoch + index // tf.maximum(steps, 1), epoch)
-            on = schedule_state(
-                tf.where(field("by_step") > 0, step, epoch),
-                field("warmup"),
-                field("on"),
-                field("off"),
-                field("finetune"),
-                field("total"),
-            )
-        return tf.logical_or(field("attached") <= 0, on)
+    def field(name: str) -> Any:
+        return state[ScheduleClock._INDEX[name]]
+
+    if index is None:
+        on = field("current") > 0
+    else:
+        index = tf.cast(index, tf.int64)
+        steps = field("steps")
+        first_epoch, epoch = field("first_epoch"), field("epoch")
+        # One iterator over the whole fit: the index runs on past the epochs
+        # already trained. One iterator per epoch: it restarts.
+        whole_fit = tf.logical_and(steps > 0, index >= (epoch - first_epoch) * steps)
+        step = tf.where(
+            whole_fit, field("fit_start_step") + index, field("epoch_start_step") + index
+        )
+        epoch = tf.where(whole_fit, first_epoch + index // tf.maximum(steps, 1), epoch)
+        on = schedule_state(
+            tf.where(field("by_step") > 0, step, epoch),
+            field("warmup"),
+            field("on"),
+            field("off"),
+            field("finetune"),
+            field("total"),
+        )
+    return tf.logical_or(field("attached") <= 0, on)
 
 
 def _pairing_targets(model: keras.Model) -> list:

@@ -1,7 +1,19 @@
 """SamplePairing in ``tf.data`` pipelines: the map function over batches and
 partners from the whole training set."""
 
+from keras_samplepairing.data.index import PartnerIndex
 from keras_samplepairing.data.map import SamplePairingMap, samplepairing_map
-from keras_samplepairing.data.whole_set import pair_with_dataset
+from keras_samplepairing.data.refresh import PartnerIndexRefresh
+from keras_samplepairing.data.set_features import set_features, truncated_model
+from keras_samplepairing.data.whole_set import WholeSetPairing, pair_with_dataset
 
-__all__ = ["SamplePairingMap", "pair_with_dataset", "samplepairing_map"]
+__all__ = [
+    "PartnerIndex",
+    "PartnerIndexRefresh",
+    "SamplePairingMap",
+    "WholeSetPairing",
+    "pair_with_dataset",
+    "samplepairing_map",
+    "set_features",
+    "truncated_model",
+]

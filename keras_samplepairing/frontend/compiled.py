@@ -19,9 +19,11 @@ from typing import Any
 from keras_samplepairing.frontend.options import PairingOptions
 from keras_samplepairing.ops.transform import (
     Pairing,
+    PartnerChoice,
     apply_pairing,
     apply_to_bounding_boxes,
     draw_batch_pairing,
+    draw_pairing,
 )
 
 
@@ -59,9 +61,11 @@ class CompiledPairing:
             import tensorflow as tf
 
             self.draw = tf.function(self._draw, jit_compile=True)
+            self.draw_given = tf.function(self._draw_given, jit_compile=True)
             self.apply_dense = tf.function(self._apply, jit_compile=jit_compile)
         else:
             self.draw = self._draw
+            self.draw_given = self._draw_given
             self.apply_dense = self._apply
             if jit_compile and _jax() and not callable(options.features):
                 import jax
@@ -74,6 +78,9 @@ class CompiledPairing:
         return draw_batch_pairing(
             seed, images, self.options, labels, enabled, feature_fn=self.feature_fn
         )
+
+    def _draw_given(self, images: Any, choice: PartnerChoice, seed: Any, enabled: Any) -> Pairing:
+        return draw_pairing(seed, images, choice, self.options, enabled)
 
     def _apply(self, batch: dict, pairing: Pairing, partner_batch: dict | None) -> dict:
         return apply_pairing(batch, pairing, self.options, partner_batch)
@@ -88,6 +95,15 @@ class CompiledPairing:
         if boxes is not None:
             outputs["bounding_boxes"] = apply_to_bounding_boxes(boxes, pairing, partner_boxes)
         return outputs
+
+    def pair_with(
+        self, batch: dict, partner_batch: dict, choice: PartnerChoice, seed: Any, enabled: Any
+    ) -> tuple[dict, Pairing]:
+        """Mixes ``batch`` with ``partner_batch`` row by row, for chosen partners."""
+        xp = self.xp
+        seed = xp.seed_tensor(seed)
+        pairing = self.draw_given(batch["images"], choice, seed, xp.asarray(enabled, "bool"))
+        return self.apply(batch, pairing, partner_batch), pairing
 
     def __call__(self, batch: dict, seed: Any, enabled: Any) -> tuple[dict, Pairing]:
         """Pairs ``batch`` within itself; returns the outputs and the pairing."""

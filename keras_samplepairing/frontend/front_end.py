@@ -19,7 +19,7 @@ from keras_samplepairing.frontend.options import PairingOptions
 from keras_samplepairing.frontend.state import SeedStream, Switch, tensorflow_loaded
 from keras_samplepairing.frontend.structure import unpack
 from keras_samplepairing.ops.namespace import namespace, tensorflow_namespace
-from keras_samplepairing.ops.transform import Pairing
+from keras_samplepairing.ops.transform import Pairing, PartnerChoice
 
 
 def _first_leaf(inputs: Any) -> Any:
@@ -40,6 +40,25 @@ def batch_namespace(inputs: Any) -> ModuleType:
         if not tf.executing_eagerly() or tf.is_tensor(leaf):
             return tensorflow_namespace()
     return namespace(leaf)
+
+
+def _gate_fn(enabled: Any, state: Any, index: Any = None) -> Any:
+    import tensorflow as tf
+
+    from keras_samplepairing.schedule import clock_enabled
+
+    return tf.logical_and(enabled, clock_enabled(state, index))
+
+
+_GATE: list = []
+
+
+def _gate(*args: Any) -> Any:
+    if not _GATE:
+        import tensorflow as tf
+
+        _GATE.append(tf.function(_gate_fn, jit_compile=True))
+    return _GATE[0](*args)
 
 
 class FrontEnd:
@@ -145,9 +164,33 @@ class FrontEnd:
             seed = tf.random.experimental.stateless_fold_in(
                 seed, tf.cast(replica.replica_id_in_sync_group, tf.int64), alg="philox"
             )
+        return compiled(batch, seed, self._tensorflow_enabled(active, clock_index))
+
+    def _tensorflow_enabled(self, active: Any, clock_index: Any) -> Any:
+        """The switch, the training flag and the schedule's clock, as one bool."""
+        import tensorflow as tf
+
         enabled = tf.convert_to_tensor(self.switch.tensorflow_variable())
         if active is not True:
             enabled = tf.logical_and(enabled, tf.cast(active, tf.bool))
-        if self.clock is not None:
-            enabled = tf.logical_and(enabled, self.clock.enabled(clock_index))
-        return compiled(batch, seed, enabled)
+        if self.clock is None:
+            return enabled
+        # The clock's arithmetic is a dozen scalar ops: one compiled call
+        # costs less per batch than running them one by one.
+        state = self.clock.variable().read_value()
+        if clock_index is None:
+            return _gate(enabled, state)
+        return _gate(enabled, state, tf.cast(clock_index, tf.int64))
+
+    def pair_with_partners(
+        self, batch: dict, partner_batch: dict, choice: PartnerChoice, seed: Any, clock_index: Any
+    ) -> tuple[dict, Pairing]:
+        """Mixes each row of ``batch`` with the same row of ``partner_batch``
+        (partners drawn from the whole training set), in a ``tf.data`` graph.
+
+        The draw of which rows pair and with what λ is the batch path's
+        (``draw_pairing``), and so is the apply.
+        """
+        compiled = self.compiled(tensorflow_namespace())
+        enabled = self._tensorflow_enabled(True, clock_index)
+        return compiled.pair_with(batch, partner_batch, choice, seed, enabled)

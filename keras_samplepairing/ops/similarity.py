@@ -186,3 +186,26 @@ def unit_similarity(similarity: Any, measure: str) -> Any:
     if measure == "cosine":
         return xp.clip((1.0 + similarity) / 2.0, 0.0, 1.0)
     return xp.clip(similarity, 0.0, 1.0)
+
+
+def paired_similarity(features: Any, others: Any, measure: str, nonnegative: Any = None) -> Any:
+    """The similarity of each row of ``features`` to the same row of ``others``.
+
+    The diagonal of ``pairwise_similarity(features, measure, others)`` without
+    the matrix: ``(B,)`` for ``(B, D)`` inputs, for pairs chosen elsewhere
+    (partners from the whole training set).
+    """
+    if measure not in SIMILARITIES:
+        raise ValueError(f"`similarity` must be one of {SIMILARITIES}, got {measure!r}.")
+    xp = namespace(features)
+    a, b = flatten_features(features), flatten_features(others)
+    if measure == "cosine":
+        return xp.sum(unit_vectors(a) * unit_vectors(b), axis=-1)
+    if measure == "euclidean":
+        dim = xp.cast(xp.shape(a)[-1], "float32")
+        return 1.0 / (1.0 + xp.sum(xp.square(a - b), axis=-1) / dim)
+    if nonnegative is None:
+        nonnegative = xp.logical_and(all_nonnegative(a), all_nonnegative(b))
+    p, q = to_distributions(a, nonnegative), to_distributions(b, nonnegative)
+    divergence = xp.sum(p * (xp.log(p) - xp.log(q)), axis=-1)
+    return xp.exp(-xp.maximum(divergence, 0.0))

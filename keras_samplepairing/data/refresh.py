@@ -1,0 +1,57 @@
+"""Rebuilds a whole-set partner index from the model being trained."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+
+from keras_samplepairing.data.whole_set import WholeSetPairing
+
+
+class PartnerIndexRefresh(keras.callbacks.Callback):
+    """Recomputes the set's features and rebuilds the partner index every
+    ``every`` epochs, as a model learns better features.
+
+    The pipeline reads the index from variables at run time, so the new
+    neighbours take effect at once, with no retracing.
+
+    Args:
+        pairing: the ``WholeSetPairing`` whose index to rebuild.
+        every: epochs between rebuilds, >= 1.
+        features: a Keras model giving the features (e.g.
+            ``truncated_model(model, "pool")``, sharing the trained model's
+            weights); by default the pairing's own ``features`` option.
+
+    Example:
+
+    >>> pairing = WholeSetPairing((x, y), pairing="most_similar",
+    ...                           features=truncated_model(model, "pool"))
+    >>> model.fit(pairing.dataset(128), epochs=30,
+    ...           callbacks=[PartnerIndexRefresh(pairing, every=5)])
+    """
+
+    def __init__(self, pairing: WholeSetPairing, every: int = 5, features: Any = None) -> None:
+        super().__init__()
+        if not isinstance(pairing, WholeSetPairing):
+            raise TypeError(f"`pairing` must be a WholeSetPairing, got {type(pairing).__name__}.")
+        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
+            raise ValueError(f"`every` must be an int >= 1, got {every!r}.")
+        if pairing.index is None and pairing.features is None:
+            raise ValueError(
+                "`pairing` has nothing to refresh: it pairs at random without similarity."
+            )
+        self.pairing = pairing
+        self.every = every
+        self.features = features
+        self.refreshed: list[int] = []
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        if (epoch + 1) % self.every:
+            return
+        # Under JAX, fit holds the weights elsewhere until synced.
+        sync = getattr(self.model, "jax_state_sync", None)
+        if sync is not None:
+            sync()
+        self.pairing.refresh(self.features)
+        self.refreshed.append(epoch)

@@ -1,0 +1,256 @@
+"""Partners from the whole training set: in memory, streaming, semantic."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_samplepairing import (
+    PartnerIndex,
+    SamplePairingSchedule,
+    WholeSetPairing,
+    pair_with_dataset,
+)
+
+N, B = 200, 16
+# Image i is the constant i (a 0.5 mix of i and p holds (i + p) / 2); its
+# id rides along, unmixed, so each row names its anchor.
+IMAGES = np.arange(N, dtype="float32")[:, None, None, None] * np.ones((1, 2, 2, 1), "float32")
+DATA = {"images": IMAGES, "labels": np.arange(N) % 10, "ids": np.arange(N)}
+
+
+def pairs(dataset):
+    """Per batch: anchor ids and partner ids, decoded from λ = 0.5 mixes."""
+    found = []
+    for element in dataset:
+        ids = element["ids"].numpy()
+        partners = np.rint(2.0 * element["images"].numpy()[:, 0, 0, 0] - ids).astype(int)
+        found.append((ids, partners))
+    return found
+
+
+def whole(**options):
+    return WholeSetPairing(DATA, seed=0, passthrough_keys=("ids",), **options)
+
+
+def test_partners_come_from_the_whole_set_fresh_each_epoch():
+    pairing = whole()
+    dataset = pairing.dataset(B)
+    first, second = pairs(dataset), pairs(dataset)
+    anchors = np.concatenate([a for a, _ in first])
+    partners = np.concatenate([p for _, p in first])
+    assert sorted(anchors) == list(range(N)) and sorted(partners) == list(range(N))
+    assert np.all(anchors != partners)  # never itself
+    # Within-batch pairing would give 1; from the whole set about B / N.
+    own = np.mean([p in set(a) for a, ps in first for p in ps])
+    assert own < 3 * B / N
+    assert not all(np.array_equal(x[1], y[1]) for x, y in zip(first, second, strict=True))
+    again = pairs(whole().dataset(B))  # the same seed draws the same epochs
+    assert all(np.array_equal(x[1], y[1]) for x, y in zip(first, again, strict=True))
+
+
+def test_each_batch_mixes_as_the_layer_does():
+    data = {**DATA, "labels": np.arange(N)}  # one class per image: labels show λ and p
+    pairing = WholeSetPairing(
+        data, seed=1, lam="beta", label_mode="mix", num_classes=N, passthrough_keys=("ids",)
+    )
+    for element in pairing.dataset(B).take(3):
+        ids, images = element["ids"].numpy(), element["images"].numpy()[:, 0, 0, 0]
+        labels = element["labels"].numpy()
+        np.testing.assert_allclose(labels.sum(axis=1), 1.0, rtol=1e-5)
+        lam = labels[np.arange(len(ids)), ids]
+        partners = np.argmax(np.where(np.eye(N, dtype=bool)[ids], -1.0, labels), axis=1)
+        np.testing.assert_allclose(images, lam * ids + (1 - lam) * partners, rtol=1e-4, atol=1e-3)
+        assert np.all(partners != ids) and np.std(lam) > 0.01  # Beta λ per row
+
+
+def test_boxes_masks_and_sample_weights_follow_the_partners():
+    boxes = np.zeros((N, 1, 4), "float32") + np.arange(N, dtype="float32")[:, None, None]
+    data = {
+        "images": IMAGES,
+        "labels": np.arange(N) % 10,
+        "bounding_boxes": {"boxes": boxes, "labels": (np.arange(N) % 10)[:, None]},
+        "segmentation_masks": (np.arange(N) % 3)[:, None, None, None]
+        * np.ones((1, 2, 2, 1), "int32"),
+    }
+    element = next(iter(WholeSetPairing(data, seed=0, label_mode="mix", num_classes=10).dataset(8)))
+    partners = np.rint(2.0 * element["images"].numpy()[:, 0, 0, 0]).astype(int)  # a + p
+    box_values = element["bounding_boxes"]["boxes"].numpy()[:, :, 0]
+    np.testing.assert_array_equal(box_values.sum(axis=1), partners)  # a's box, then p's
+    np.testing.assert_allclose(element["bounding_boxes"]["box_weights"], 0.5)
+    assert element["segmentation_masks"].shape == (8, 2, 2, 10)
+    weights = np.arange(N, dtype="float32")
+    x, y, w = next(
+        iter(
+            pair_with_dataset(
+                (IMAGES, DATA["labels"], weights),
+                batch_size=8,
+                seed=0,
+                label_mode="mix",
+                num_classes=10,
+            )
+        )
+    )
+    np.testing.assert_allclose(w, x.numpy()[:, 0, 0, 0])  # (a + p) / 2 either way
+
+
+def _clusters():
+    # Four tight clusters of 50 points: the nearest partner is in the cluster.
+    rng = np.random.default_rng(0)
+    centres = np.array([[0, 0], [10, 0], [0, 10], [10, 10]], "float32")
+    return np.repeat(centres, 50, axis=0) + rng.normal(0, 0.5, (N, 2)).astype("float32")
+
+
+@pytest.mark.parametrize("similarity", ["cosine", "euclidean", "kl"])
+def test_most_and_least_similar_use_the_index(similarity):
+    features = _clusters() + 1.0
+    index = PartnerIndex.build(features, similarity, k=4, method="exact")
+    most = pairs(whole(pairing="most_similar", similarity=similarity, features=features).dataset(B))
+    for anchors, partners in most:
+        np.testing.assert_array_equal(partners, index.neighbours[anchors, 0])
+    far = PartnerIndex.build(features, similarity, k=4, direction="farthest", method="exact")
+    least = pairs(
+        whole(pairing="least_similar", similarity=similarity, features=features).dataset(B)
+    )
+    for anchors, partners in least:
+        np.testing.assert_array_equal(partners, far.neighbours[anchors, 0])
+
+
+def test_sample_at_low_temperature_approaches_most_similar():
+    features = _clusters()
+    index = PartnerIndex.build(features, "euclidean", k=8, method="exact")
+    cold = pairs(
+        whole(
+            pairing="sample",
+            similarity="euclidean",
+            temperature=1e-4,
+            features=features,
+            index=index,
+        ).dataset(B)
+    )
+    agree = np.mean(np.concatenate([p == index.neighbours[a, 0] for a, p in cold]))
+    assert agree > 0.95
+    hot = pairs(
+        whole(pairing="sample", similarity="euclidean", temperature=100.0, index=index).dataset(B)
+    )
+    chosen = np.concatenate([np.argmax(index.neighbours[a] == p[:, None], 1) for a, p in hot])
+    assert len(np.unique(chosen)) > 4  # spread over the k nearest
+
+
+@pytest.mark.parametrize("pairing", ["random", "most_similar", "sample"])
+@pytest.mark.parametrize("constraint", ["same", "different"])
+def test_class_constraints_hold_for_every_element(pairing, constraint):
+    found = pairs(whole(pairing=pairing, class_constraint=constraint).dataset(B))
+    for anchors, partners in found:
+        same = anchors % 10 == partners % 10
+        assert np.all(same) if constraint == "same" else not np.any(same)
+        assert np.all(anchors != partners)
+
+
+def test_similarity_lambda_uses_the_pairs_stored_features():
+    features = np.repeat(np.eye(2, dtype="float32"), N // 2, axis=0)  # two orthogonal groups
+    data = {**DATA, "labels": np.arange(N)}  # one class per image: labels show λ and p
+    found = WholeSetPairing(
+        data,
+        seed=0,
+        lam="similarity",
+        label_mode="mix",
+        num_classes=N,
+        features=features,
+        passthrough_keys=("ids",),
+    ).dataset(N)
+    element = next(iter(found))
+    ids, labels = element["ids"].numpy(), element["labels"].numpy()
+    lam = labels[np.arange(N), ids]
+    partners = np.argmax(np.where(np.eye(N, dtype=bool)[ids], -1.0, labels), axis=1)
+    same_group = (ids < N // 2) == (partners < N // 2)
+    # Cosine 1 within a group: λ = 1 - 1/2. Cosine 0 across: (1 + 0) / 2 = 0.5, λ = 0.75.
+    np.testing.assert_allclose(lam, np.where(same_group, 0.5, 0.75), rtol=1e-5)
+    assert same_group.any() and (~same_group).any()  # random partners: both kinds
+
+
+class MixedSteps(keras.layers.Layer):
+    """Records per train step whether its batch was mixed (a half-integer pixel)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.flags = keras.Variable(-np.ones(32, "int32"), trainable=False, dtype="int32")
+        self.count = keras.Variable(0, trainable=False, dtype="int32")
+
+    def call(self, x, training=None):
+        if training:
+            mixed = tf.cast(tf.reduce_any(tf.not_equal(tf.floor(x), x)), tf.int32)
+            flags, count = tf.convert_to_tensor(self.flags), tf.convert_to_tensor(self.count)
+            self.flags.assign(tf.tensor_scatter_nd_update(flags, [[count]], [mixed]))
+            self.count.assign_add(1)
+        return x
+
+
+def test_the_schedule_switches_it_and_logs_what_was_applied():
+    pairing = WholeSetPairing((IMAGES, DATA["labels"]), seed=0)
+    recorder = MixedSteps()
+    model = keras.Sequential(
+        [keras.Input((2, 2, 1)), recorder, keras.layers.Flatten(), keras.layers.Dense(10)]
+    )
+    model.compile("sgd", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    train = pairing.dataset(B, repeat=True).prefetch(8)  # prefetched far ahead
+    schedule = SamplePairingSchedule(warmup=1, on=1, off=1, targets=[pairing])
+    history = model.fit(train, steps_per_epoch=3, epochs=4, verbose=0, callbacks=[schedule])
+    assert history.history["samplepairing"] == [0.0, 1.0, 0.0, 1.0]
+    flags = recorder.flags.numpy()
+    assert flags[:12].tolist() == [0] * 3 + [1] * 3 + [0] * 3 + [1] * 3
+    pairing.enabled.assign(False)  # the switch, read at run time
+    element = next(iter(pairing.dataset(B)))
+    assert np.all(np.mod(element[0].numpy(), 1.0) == 0.0)
+
+
+def test_augmentation_runs_on_both_streams_and_repeats_with_its_seed():
+    def run():
+        shift = keras.layers.RandomTranslation(0.5, 0.5, fill_mode="constant", seed=3)
+
+        def augment(images, labels):
+            return shift(images) + 1000.0, labels
+
+        dataset = pair_with_dataset((IMAGES, DATA["labels"]), batch_size=B, augment=augment, seed=0)
+        return [x.numpy() for x, _ in dataset]
+
+    first, second = run(), run()
+    assert all(np.array_equal(a, b) for a, b in zip(first, second, strict=True))
+    assert all(np.all(batch >= 1000.0) for batch in first)  # both halves shifted by 1000
+
+
+def test_streaming_pairs_from_a_shuffled_second_pass():
+    stream = tf.data.Dataset.from_tensor_slices(DATA)
+    pairing = WholeSetPairing(stream, seed=0, in_memory=False, passthrough_keys=("ids",))
+    found = pairs(pairing.dataset(B, shuffle_buffer=N))
+    anchors = np.concatenate([a for a, _ in found])
+    partners = np.concatenate([p for _, p in found])
+    np.testing.assert_array_equal(anchors, np.arange(N))  # the stream's own order
+    assert np.abs(anchors - partners).mean() > N / 5  # partners from across the set
+    with pytest.raises(ValueError, match="random access"):
+        WholeSetPairing(stream, in_memory=False, pairing="most_similar")
+
+
+def test_pair_with_dataset_takes_every_option_by_name():
+    dataset = pair_with_dataset(
+        DATA, batch_size=B, seed=0, pairing="most_similar", passthrough_keys=("ids",)
+    )
+    assert len(list(dataset)) == -(-N // B)
+    with pytest.raises(TypeError, match="Did you mean 'pairing'"):
+        pair_with_dataset(DATA, pairng="random")
+
+
+def test_bad_inputs():
+    with pytest.raises(ValueError, match="unbatched"):
+        WholeSetPairing(tf.data.Dataset.from_tensor_slices(IMAGES).batch(4))
+    with pytest.raises(ValueError, match="1 <= k < N"):
+        WholeSetPairing(DATA, pairing="most_similar", k=N, passthrough_keys=("ids",))
+    with pytest.raises(ValueError, match="`features` has 10 rows for 200 images"):
+        WholeSetPairing(DATA, pairing="most_similar", features=np.zeros((10, 3)))
+    stale = PartnerIndex.build(_clusters()[:150], "cosine", k=3)
+    with pytest.raises(ValueError, match="stale"):
+        WholeSetPairing(DATA, pairing="most_similar", index=stale)
+    with pytest.raises(ValueError, match="similarity"):
+        WholeSetPairing(DATA, pairing="most_similar", similarity="manhattan")
+    with pytest.raises(ValueError, match="batch_size"):
+        WholeSetPairing((IMAGES, DATA["labels"])).dataset(0)
