@@ -22,7 +22,7 @@ MIRRORED = textwrap.dedent(
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
     import keras, numpy as np
-    from keras_samplepairing import PairingModel, SamplePairing, samplepairing_map
+    from keras_samplepairing import PairingModel, SamplePairing, WholeSetPairing, samplepairing_map
 
     strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
     x = np.stack([np.full((4, 4, 1), 10.0 * i, "float32") for i in range(16)])
@@ -34,6 +34,9 @@ MIRRORED = textwrap.dedent(
         model.compile("sgd", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(8).map(samplepairing_map(seed=0))
     history = model.fit(ds, epochs=2, verbose=0)
+    # Partners from the whole set, in a distributed input pipeline.
+    whole = WholeSetPairing((x, y), seed=0, pairing="most_similar", label_mode="first")
+    whole_history = model.fit(whole.dataset(8, repeat=True), steps_per_epoch=2, epochs=2, verbose=0)
 
     layer = model.layers[0]
     per_replica = strategy.experimental_distribute_values_from_function(
@@ -50,7 +53,8 @@ MIRRORED = textwrap.dedent(
         trainer = PairingModel(keras.layers.Identity(), keras.layers.Identity(),
                                mix_at="input", label_mode="first", seed=0)
     trained = strategy.run(lambda t: trainer(t, training=True), args=(per_replica,))
-    json.dump({"loss": history.history["loss"], "partners": decode(out),
+    json.dump({"loss": history.history["loss"] + whole_history.history["loss"],
+               "partners": decode(out),
                "model_partners": decode(trained)}, open(sys.argv[1], "w"))
     """
 )
@@ -111,6 +115,43 @@ def test_tf_data_service_delivers_every_element_once_mixed(data_service):
         assert not np.allclose(images[:, 0, 0, 0], index * 10.0)  # mixed
     assert count == n // 8
     assert sorted(indices) == list(range(n))  # none lost, none duplicated
+
+
+WORKER = textwrap.dedent(
+    """
+    import os, sys, time
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
+    import tensorflow as tf
+    service = tf.data.experimental.service
+    worker = service.WorkerServer(service.WorkerConfig(dispatcher_address=sys.argv[1], port=0))
+    time.sleep(float(sys.argv[2]))
+    """
+)
+
+
+def test_pairing_after_the_service_keeps_the_switch_live(tmp_path):
+    # A worker in another process gets the pipeline's variables by value when
+    # the dataset is registered: a switch (or schedule) flipped later never
+    # reaches it. Mapped after `distribute`, pairing runs on the trainer.
+    service = tf.data.experimental.service
+    dispatcher = service.DispatchServer(service.DispatcherConfig(port=0))
+    address = dispatcher.target.split("://")[1]
+    worker = subprocess.Popen([sys.executable, "-c", WORKER, address, "120"])
+    try:
+        images = np.arange(16, dtype="float32")[:, None, None, None] * np.ones((1, 2, 2, 1))
+        pair = samplepairing_map(seed=0)
+        ds = tf.data.Dataset.from_tensor_slices(images).batch(8)
+        ds = ds.apply(
+            service.distribute(
+                processing_mode=service.ShardingPolicy.OFF, service=dispatcher.target
+            )
+        ).map(pair)
+        assert not np.array_equal(next(iter(ds)).numpy(), images[:8])
+        pair.enabled.assign(False)
+        np.testing.assert_array_equal(next(iter(ds)).numpy(), images[:8])
+    finally:
+        worker.kill()
+        dispatcher._stop()
 
 
 def test_data_service_example(data_service):

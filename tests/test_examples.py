@@ -42,3 +42,33 @@ def test_cutout_erasing():
     result = _load("cutout_erasing").main(["--epochs", "1", "--subset", "64"])
     assert 0.0 <= result["accuracy"] <= 1.0
     assert result["augmentations_identity_at_inference"]
+
+
+def test_whole_set_digits(tmp_path):
+    module = _load("whole_set_digits")
+    result = module.main(
+        ["--epochs", "3", "--subset", "120", "--pairing", "least_similar", "--out", str(tmp_path)]
+    )
+    assert 0.0 <= result["accuracy"] <= 1.0
+    assert result["history"]["samplepairing"] == [0.0, 1.0, 0.0]
+    assert 0.0 < result["hubness"]["never_chosen"] < 1.0  # farthest neighbours: hubs
+    # The saved index is reused, and refreshed from the model as it trains.
+    reused = module.main(
+        [
+            "--epochs",
+            "3",
+            "--subset",
+            "120",
+            "--pairing",
+            "least_similar",
+            "--index",
+            result["index"],
+            "--out",
+            str(tmp_path),
+        ]
+    )
+    assert reused["hubness"] == result["hubness"]
+    refreshed = module.main(
+        ["--epochs", "3", "--subset", "120", "--refresh-every", "1", "--out", str(tmp_path)]
+    )
+    assert 0.0 <= refreshed["accuracy"] <= 1.0

@@ -141,7 +141,8 @@ class WholeSetPairing:
         seed: integer seed: the same seed gives the same epochs of pairs.
         index: a prebuilt ``PartnerIndex`` (e.g. loaded from a file); it is
             checked against the data.
-        k: neighbours kept per image in the index it builds.
+        k: neighbours kept per image in the index it builds (by default 16,
+            or N - 1 for a smaller set).
         method: the index's search: ``"auto"``, ``"exact"`` or ``"faiss"``.
         in_memory: hold the set in memory (True) or stream it (False). By
             default arrays are held, and a dataset is held when its size is
@@ -164,7 +165,7 @@ class WholeSetPairing:
         data: Any,
         seed: int | None = None,
         index: PartnerIndex | None = None,
-        k: int = 16,
+        k: int | None = None,
         method: str = "auto",
         in_memory: bool | None = None,
         memory_limit: int = 4 << 30,
@@ -288,7 +289,7 @@ class WholeSetPairing:
             self.index = PartnerIndex.build(
                 features,
                 similarity=options.similarity,
-                k=self.k,
+                k=min(16, self.size - 1) if self.k is None else self.k,
                 direction="farthest" if options.pairing == "least_similar" else "nearest",
                 labels=labels,
                 class_constraint=options.class_constraint,

@@ -1,0 +1,277 @@
+"""Benchmark rows for partners from the whole training set (run by run.py).
+
+Pipelines are timed in steady state: each keeps one long-lived iterator and
+every timed run pulls the same number of batches from it, round-robin with
+the others; before each timed run the other pipelines' prefetch buffers are
+left to fill, so they do not refill in the background of the next one.
+"""
+
+from __future__ import annotations
+
+import resource
+import statistics
+import time
+
+import numpy as np
+import tensorflow as tf
+
+import keras_samplepairing as ksp
+from keras_samplepairing.data import index as index_module
+from keras_samplepairing.data.index import PartnerIndex
+
+
+def _steady(pipelines: dict, batches: int, repeats: int, settle: float = 0.05) -> dict:
+    iterators = {name: iter(make()) for name, make in pipelines.items()}
+    for iterator in iterators.values():  # compile, fill buffers
+        for _ in range(batches // 2 + 1):
+            next(iterator)
+    times = {name: [] for name in iterators}
+    for _ in range(repeats):
+        for name, iterator in iterators.items():
+            time.sleep(settle)
+            start = time.perf_counter()
+            for _ in range(batches):
+                next(iterator)
+            times[name].append((time.perf_counter() - start) * 1e3)
+    return times
+
+
+def _row(name: str, times: list, batch: int, **extra) -> dict:
+    return {
+        "name": name,
+        "median_ms": statistics.median(times),
+        "min_ms": min(times),
+        "max_ms": max(times),
+        "batch": batch,
+        **extra,
+    }
+
+
+def pipeline_rows(count: int, batch: int, batches: int, repeats: int) -> list[dict]:
+    """In memory: whole-set pairing against the within-batch map; streaming:
+    against a hand-written zip-with-a-shuffled-copy pipeline (plain TF)."""
+    rng = np.random.default_rng(5)
+    images = rng.integers(0, 256, (count, 32, 32, 3), dtype="uint8")
+    labels = np.arange(count) % 10
+    cached = tf.data.Dataset.from_tensor_slices((images, labels)).cache()
+    auto = tf.data.AUTOTUNE
+
+    def batch_only():
+        return cached.repeat().batch(batch).prefetch(auto)
+
+    def within_batch():
+        pair = ksp.samplepairing_map(seed=0)
+        return cached.repeat().batch(batch).map(pair, num_parallel_calls=auto).prefetch(auto)
+
+    def whole_set_memory():
+        return (
+            ksp.WholeSetPairing((images, labels), seed=0).dataset(batch, repeat=True).prefetch(auto)
+        )
+
+    def whole_set_semantic():
+        pairing = ksp.WholeSetPairing((images, labels), seed=0, pairing="sample", k=16)
+        return pairing.dataset(batch, repeat=True).prefetch(auto)
+
+    def hand_written():
+        partners = cached.shuffle(count).repeat()
+
+        def mix(first, second):
+            mixed = 0.5 * tf.cast(first[0], tf.float32) + 0.5 * tf.cast(second[0], tf.float32)
+            return tf.cast(tf.round(mixed), tf.uint8), first[1]
+
+        pairs = tf.data.Dataset.zip(cached.repeat(), partners).batch(batch)
+        return pairs.map(mix, num_parallel_calls=auto).prefetch(auto)
+
+    def whole_set_stream():
+        pairing = ksp.WholeSetPairing(cached, seed=0, in_memory=False)
+        return pairing.dataset(batch, repeat=True, shuffle_buffer=count).prefetch(auto)
+
+    tag = f"{count} uint8 32x32x3, batch {batch}, {batches} batches"
+    pipelines = {
+        "batch only": batch_only,
+        "within-batch samplepairing_map": within_batch,
+        "WholeSetPairing in memory, random": whole_set_memory,
+        "WholeSetPairing in memory, sample (index)": whole_set_semantic,
+        "hand-written zip + shuffled copy (plain TF)": hand_written,
+        "WholeSetPairing streaming": whole_set_stream,
+    }
+    times = _steady(pipelines, batches, repeats)
+    groups = {
+        "batch only": "memory",
+        "within-batch samplepairing_map": "memory",
+        "WholeSetPairing in memory, random": "memory",
+        "WholeSetPairing in memory, sample (index)": "memory",
+        "hand-written zip + shuffled copy (plain TF)": "stream",
+        "WholeSetPairing streaming": "stream",
+    }
+    rows = []
+    for name, values in times.items():
+        rows.append(
+            _row(
+                f"whole set: {name} [{tag}]", values, batch * batches, whole_set_group=groups[name]
+            )
+        )
+    within = statistics.median(times["within-batch samplepairing_map"])
+    hand = statistics.median(times["hand-written zip + shuffled copy (plain TF)"])
+    for row, name in zip(rows, times, strict=True):
+        if name.startswith("WholeSetPairing in memory"):
+            row["x_within_batch"] = within / row["median_ms"]
+            row["note"] = f"{row['x_within_batch']:.2f}× the within-batch map's throughput"
+        if name == "WholeSetPairing streaming":
+            row["x_hand_written"] = hand / row["median_ms"]
+            row["note"] = f"{row['x_hand_written']:.2f}× the hand-written pipeline's throughput"
+    return rows
+
+
+def _clustered(count: int, dim: int, seed: int = 0) -> np.ndarray:
+    """Features with structure (a mixture of 200 clusters), as image features have."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(200, dim)).astype("float32")
+    noise = 0.5 * rng.normal(size=(count, dim)).astype("float32")
+    return centres[rng.integers(0, 200, count)] + noise
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def index_rows(count: int, dim: int, large: int | None) -> list[dict]:
+    """The exact index build against the bare chunked matrix product of the same
+    features with themselves (the arithmetic floor); an approximate build for a
+    large set against exact, with its recall@10."""
+    features = _clustered(count, dim)
+    unit = features / np.linalg.norm(features, axis=1, keepdims=True)
+    chunk = max(64, min(4096, index_module._CHUNK_ELEMENTS // count))
+    base = tf.constant(unit)
+
+    @tf.function(reduce_retracing=True)
+    def product(queries):
+        # Reduced to one number per chunk so the product is computed, not kept.
+        return tf.reduce_max(tf.matmul(queries, base, transpose_b=True))
+
+    product(base[:chunk])
+    rows = []
+    start = time.perf_counter()
+    for first in range(0, count, chunk):
+        product(base[first : first + chunk]).numpy()
+    floor_ms = (time.perf_counter() - start) * 1e3
+    rows.append(_row(f"index floor: chunked matmul [{count}x{dim}]", [floor_ms], count))
+    before = _peak_mb()
+    start = time.perf_counter()
+    PartnerIndex.build(features, "cosine", k=10, method="exact")
+    exact_ms = (time.perf_counter() - start) * 1e3
+    rows.append(
+        _row(
+            f"index build: exact, cosine, k=10 [{count}x{dim}]",
+            [exact_ms],
+            count,
+            x_index_floor=exact_ms / floor_ms,
+            peak_rss_growth_mb=_peak_mb() - before,
+            note=f"{exact_ms / floor_ms:.2f}× the chunked matmul",
+        )
+    )
+    if large:
+        features = _clustered(large, dim, seed=1)
+        start = time.perf_counter()
+        exact = PartnerIndex.build(features, "cosine", k=10, method="exact")
+        exact_ms = (time.perf_counter() - start) * 1e3
+        rows.append(_row(f"index build: exact, cosine, k=10 [{large}x{dim}]", [exact_ms], large))
+        try:
+            import faiss  # noqa: F401
+        except ImportError:
+            return rows
+        before = _peak_mb()
+        start = time.perf_counter()
+        approximate = PartnerIndex.build(features, "cosine", k=10, method="faiss")
+        faiss_ms = (time.perf_counter() - start) * 1e3
+        recall = np.mean(
+            [
+                len(set(a) & set(b)) / 10
+                for a, b in zip(exact.neighbours, approximate.neighbours, strict=True)
+            ]
+        )
+        rows.append(
+            _row(
+                f"index build: faiss IVF, cosine, k=10 [{large}x{dim}]",
+                [faiss_ms],
+                large,
+                x_exact=faiss_ms / exact_ms,
+                recall_at_10=float(recall),
+                peak_rss_growth_mb=_peak_mb() - before,
+                note=f"{faiss_ms / exact_ms:.2f}× the exact build's time, recall@10 {recall:.3f}",
+            )
+        )
+    return rows
+
+
+def spread_rows(count: int, batch: int) -> list[dict]:
+    """How far partners lie from their images in a stream, by shuffle buffer and
+    with interleaved files: mean |index - partner index| / N (1/3 for partners
+    uniform over the set) and the share of the set met as a partner in a pass."""
+    ids = np.arange(count)
+    # Image i holds the value i, so with λ = 0 the mix is its partner's id.
+    images = np.broadcast_to(ids[:, None, None, None], (count, 2, 2, 1)).astype("float32")
+    data = tf.data.Dataset.from_tensor_slices({"images": images, "ids": ids})
+    shards = 16
+
+    def interleaved():
+        files = tf.data.Dataset.range(shards).shuffle(shards, seed=1)
+        return files.interleave(
+            lambda shard: data.shard(shards, shard), cycle_length=4, block_length=1
+        )
+
+    rows = []
+    for label, stream, buffer in (
+        ("whole-set buffer", data, count),
+        ("buffer 1024", data, 1024),
+        ("buffer 128", data, 128),
+        (f"{shards} interleaved files, buffer 1024", None, 1024),
+    ):
+        pairing = ksp.WholeSetPairing(
+            data, seed=0, in_memory=False, lam=0.0, passthrough_keys=("ids",)
+        )
+        partner_stream = interleaved() if stream is None else None
+        found = pairing.dataset(batch, shuffle_buffer=buffer, partner_dataset=partner_stream)
+        anchors, partners = [], []
+        for element in found:
+            anchors.append(element["ids"].numpy())
+            partners.append(np.rint(element["images"].numpy()[:, 0, 0, 0]).astype(int))
+        anchors, partners = np.concatenate(anchors), np.concatenate(partners)
+        spread = float(np.mean(np.abs(anchors - partners)) / count)
+        met = len(np.unique(partners)) / count
+        rows.append(
+            {
+                "name": f"partner spread, streaming, {label} [{count} elements]",
+                "median_ms": 0.0,
+                "min_ms": 0.0,
+                "max_ms": 0.0,
+                "note": f"mean distance {spread:.3f} N (uniform: 0.333), {met:.0%} of the set met",
+                "spread": spread,
+            }
+        )
+    return rows
+
+
+def hubness_rows(count: int, dim: int) -> list[dict]:
+    """How often each image is chosen as a partner, by pairing: farthest
+    neighbours concentrate on a few outliers (hubness)."""
+    features = _clustered(count, dim, seed=2)
+    rows = []
+    for pairing, direction in (("most_similar", "nearest"), ("least_similar", "farthest")):
+        built = PartnerIndex.build(features, "cosine", k=1, direction=direction, method="exact")
+        chosen = np.bincount(built.neighbours[:, 0], minlength=count)
+        never = float(np.mean(chosen == 0))
+        top = float(np.sort(chosen)[::-1][: max(1, count // 100)].sum() / count)
+        rows.append(
+            {
+                "name": f"hubness: pairing={pairing}, cosine [{count}x{dim}]",
+                "median_ms": 0.0,
+                "min_ms": 0.0,
+                "max_ms": 0.0,
+                "note": (
+                    f"never chosen {never:.0%}, most chosen {int(chosen.max())}x, "
+                    f"top 1% take {top:.0%} (random: each once)"
+                ),
+            }
+        )
+    return rows
