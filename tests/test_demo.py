@@ -27,6 +27,15 @@ def test_demo_writes_every_file_and_the_model_serves(tmp_path, capsys):
     (_, _), (x_val, y_val) = load_digits_split(64, 0)
     logits = served.serve(tf.constant(x_val[:5])).numpy()
     assert logits.shape == (5, 10) and np.all(np.isfinite(logits))
+    # The contract the README states: `images`, float32 (None, 8, 8, 1) in, logits out.
+    signature = served.signatures["serve"]
+    (spec,) = signature.structured_input_signature[1].values()
+    assert spec.name == "images" and spec.shape.as_list() == [None, 8, 8, 1]
+    assert spec.dtype == tf.float32
+    # The same seed, the same table.
+    again = main(["--epochs", "3", "--subset", "64", "--out", str(tmp_path / "again")])
+    for name, history in result["histories"].items():
+        assert again["histories"][name] == history, name
 
 
 def test_recipe_scales_the_paper_schedule():
