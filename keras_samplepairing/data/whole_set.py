@@ -174,13 +174,12 @@ class WholeSetPairing:
     ) -> None:
         import tensorflow as tf
 
+        # Features computed elsewhere: an (N, D) array rather than an option.
         given_features = options.get("features")
-        if isinstance(given_features, np.ndarray) or (
-            hasattr(given_features, "shape") and not callable(given_features)
-        ):
-            given_features = np.asarray(options.pop("features"), np.float32)
-        else:
+        if given_features is None or isinstance(given_features, str) or callable(given_features):
             given_features = None
+        else:
+            given_features = np.asarray(options.pop("features"), np.float32)
         check_names("WholeSetPairing", options, PairingOptions.names())
         self.options = PairingOptions(**options)
         self.stream = SeedStream(seed)
@@ -560,47 +559,47 @@ class WholeSetPairing:
         # A seed per batch, drawn anew on each pass over a finite stream.
         return tf.data.Dataset.zip(pairs, self._epoch_seeds(repeat=True))
 
+    def _as_triple(self, *element: Any) -> tuple:
+        """``(anchors, partners, meta)`` dicts from either source's element."""
+        if len(element) == 3:  # in memory, or already augmented
+            return element
+        import tensorflow as tf
+
+        (anchor, partner), seed = element  # streaming
+        anchors, partners = _to_dict(anchor, self._kind), _to_dict(partner, self._kind)
+        has = tf.ones([tf.shape(anchors["images"])[0]], tf.bool)
+        return anchors, partners, {"has": has, "seed": seed}
+
     def _mixed(self, pairs: tf.data.Dataset, augment: Any) -> tf.data.Dataset:
         import tensorflow as tf
 
-        kind = self._kind
+        from keras_samplepairing.ops.similarity import paired_similarity, unit_similarity
+        from keras_samplepairing.ops.transform import PartnerChoice, batch_features
 
-        def unpack(element: tuple) -> tuple:
-            if self.in_memory:
-                return element  # (anchors, partners, meta) as dicts
-            (anchor, partner), seed = element
-            anchors, partners = _to_dict(anchor, kind), _to_dict(partner, kind)
-            has = tf.ones([tf.shape(anchors["images"])[0]], tf.bool)
-            return anchors, partners, {"has": has, "seed": seed}
-
+        options, kind = self.options, self._kind
         if augment is not None:
             call = _augmenter(augment, kind)
 
             def augmented(*element: Any) -> tuple:
-                anchors, partners, meta = unpack(element if len(element) > 1 else element[0])
+                anchors, partners, meta = self._as_triple(*element)
                 return call(anchors), call(partners), meta
 
             pairs = pairs.map(augmented)  # in order: a seeded layer repeats itself
-            unpack = lambda element: element  # noqa: E731 - already unpacked
 
         def mix(index: Any, element: tuple) -> Any:
-            anchors, partners, meta = unpack(element)
-            from keras_samplepairing.ops.similarity import paired_similarity, unit_similarity
-            from keras_samplepairing.ops.transform import PartnerChoice, batch_features
-
+            anchors, partners, meta = self._as_triple(*element)
             batch, repack, _ = self._front_end.prepare(anchors)
             partner_batch = {k: partners[k] for k in batch}
-            size = tf.shape(batch["images"])[0]
             similarity = meta.get("similarity")
-            if similarity is None and self.options.lam == "similarity":
+            if similarity is None and options.lam == "similarity":
                 # Streaming: the two batches' own features.
                 raw = paired_similarity(
-                    batch_features(batch["images"], self.options),
-                    batch_features(partner_batch["images"], self.options),
-                    self.options.similarity,
+                    batch_features(batch["images"], options),
+                    batch_features(partner_batch["images"], options),
+                    options.similarity,
                 )
-                similarity = unit_similarity(raw, self.options.similarity)
-            choice = PartnerChoice(tf.range(size), meta["has"], similarity)
+                similarity = unit_similarity(raw, options.similarity)
+            choice = PartnerChoice(tf.range(tf.shape(batch["images"])[0]), meta["has"], similarity)
             seed = tf.random.experimental.stateless_fold_in(meta["seed"], index, alg="philox")
             outputs, _ = self._front_end.pair_with_partners(
                 batch, partner_batch, choice, seed, clock_index=index
