@@ -8,6 +8,7 @@ import tensorflow as tf
 from keras_samplepairing import SamplePairing, SamplePairingSchedule, samplepairing_map
 from keras_samplepairing.ops.namespace import tensorflow_namespace
 from keras_samplepairing.schedule import schedule_state
+from tests.conftest import StepRecorder
 
 IMAGES = np.stack([np.full((4, 4, 1), 10.0 * i, "float32") for i in range(6)])
 LABELS = np.arange(6) % 3
@@ -118,26 +119,8 @@ def test_config_and_bad_schedules():
         model.fit(IMAGES, LABELS, epochs=1, verbose=0, callbacks=[SamplePairingSchedule()])
 
 
-class StepRecorder(keras.layers.Layer):
-    """Records, for every train step, whether the batch reaching it was mixed."""
-
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        self.flags = keras.Variable(-np.ones(64, "int32"), trainable=False, dtype="int32")
-        self.count = keras.Variable(0, trainable=False, dtype="int32")
-
-    def call(self, x, training=None):
-        if training:
-            mixed = tf.cast(tf.reduce_any(tf.not_equal(x, IMAGES)), tf.int32)
-            flags = tf.convert_to_tensor(self.flags)
-            count = tf.convert_to_tensor(self.count)
-            self.flags.assign(tf.tensor_scatter_nd_update(flags, [[count]], [mixed]))
-            self.count.assign_add(1)
-        return x
-
-
 def _step_model(with_layer, steps_per_execution=1):
-    recorder = StepRecorder()
+    recorder = StepRecorder(lambda x: tf.reduce_any(tf.not_equal(x, IMAGES)))
     inputs = keras.Input((4, 4, 1))
     x = SamplePairing(seed=0)(inputs) if with_layer else inputs
     x = keras.layers.Flatten()(recorder(x))
@@ -150,18 +133,13 @@ def _step_model(with_layer, steps_per_execution=1):
     return model, recorder
 
 
-def _recorded(recorder):
-    flags = recorder.flags.numpy()
-    return flags[flags >= 0].tolist()
-
-
 def test_step_unit_counts_every_step_of_a_multi_step_execution():
     model, recorder = _step_model(with_layer=True, steps_per_execution=2)
     ds = tf.data.Dataset.from_tensors((IMAGES, LABELS)).repeat(6)  # 6 steps an epoch
     schedule = SamplePairingSchedule(warmup=2, on=4, off=2, finetune=4, unit="step")
     history = model.fit(ds, epochs=3, verbose=0, callbacks=[schedule])
     expected = [schedule_state(s, 2, 4, 2, 4, 18) for s in range(18)]
-    assert _recorded(recorder) == [int(e) for e in expected]
+    assert recorder.recorded() == [int(e) for e in expected]
     assert history.history["samplepairing"] == pytest.approx(
         [np.mean(expected[i : i + 6]) for i in (0, 6, 12)]
     )
@@ -174,7 +152,7 @@ def test_a_resumed_fit_continues_the_schedule(unit):
     model, recorder = _step_model(with_layer=True)
     ds = tf.data.Dataset.from_tensors((IMAGES, LABELS)).repeat(2)  # 2 steps an epoch
     model.fit(ds, epochs=2, verbose=0)  # epochs 0-1, 4 optimizer steps, no schedule
-    recorder.flags.assign(-np.ones(64, "int32"))
+    recorder.flags.assign(-np.ones(64, "int32"))  # forget the first fit
     recorder.count.assign(0)
     schedule = SamplePairingSchedule(warmup=3, on=2, off=1, finetune=0, unit=unit)
     history = model.fit(ds, epochs=6, initial_epoch=2, verbose=0, callbacks=[schedule])
@@ -184,7 +162,7 @@ def test_a_resumed_fit_continues_the_schedule(unit):
     else:  # steps 4..11
         steps = [schedule_state(s, 3, 2, 1, 0, 12) for s in range(4, 12)]
         states = [np.mean(steps[i : i + 2]) for i in range(0, 8, 2)]
-    assert _recorded(recorder) == [int(s) for s in steps]
+    assert recorder.recorded() == [int(s) for s in steps]
     assert history.history["samplepairing"] == pytest.approx([float(s) for s in states])
 
 
@@ -209,5 +187,5 @@ def test_a_prefetched_repeated_map_follows_the_schedule_exactly(unit):
         steps = [schedule_state(s, 1, 2, 1, 1, 18) for s in range(18)]
         states = [np.mean(steps[i : i + 3]) for i in range(0, 18, 3)]
     # What each step trained on is what the schedule says, and what it logged.
-    assert _recorded(recorder) == [int(s) for s in steps]
+    assert recorder.recorded() == [int(s) for s in steps]
     assert history.history["samplepairing"] == pytest.approx([float(s) for s in states])

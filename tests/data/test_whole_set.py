@@ -11,6 +11,7 @@ from keras_samplepairing import (
     WholeSetPairing,
     pair_with_dataset,
 )
+from tests.conftest import StepRecorder
 
 N, B = 200, 16
 # Image i is the constant i (a 0.5 mix of i and p holds (i + p) / 2); its
@@ -169,26 +170,10 @@ def test_similarity_lambda_uses_the_pairs_stored_features():
     assert same_group.any() and (~same_group).any()  # random partners: both kinds
 
 
-class MixedSteps(keras.layers.Layer):
-    """Records per train step whether its batch was mixed (a half-integer pixel)."""
-
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        self.flags = keras.Variable(-np.ones(32, "int32"), trainable=False, dtype="int32")
-        self.count = keras.Variable(0, trainable=False, dtype="int32")
-
-    def call(self, x, training=None):
-        if training:
-            mixed = tf.cast(tf.reduce_any(tf.not_equal(tf.floor(x), x)), tf.int32)
-            flags, count = tf.convert_to_tensor(self.flags), tf.convert_to_tensor(self.count)
-            self.flags.assign(tf.tensor_scatter_nd_update(flags, [[count]], [mixed]))
-            self.count.assign_add(1)
-        return x
-
-
 def test_the_schedule_switches_it_and_logs_what_was_applied():
     pairing = WholeSetPairing((IMAGES, DATA["labels"]), seed=0)
-    recorder = MixedSteps()
+    # A mix of two integer images shows a half-integer pixel.
+    recorder = StepRecorder(lambda x: tf.reduce_any(tf.not_equal(tf.floor(x), x)))
     model = keras.Sequential(
         [keras.Input((2, 2, 1)), recorder, keras.layers.Flatten(), keras.layers.Dense(10)]
     )
@@ -197,8 +182,7 @@ def test_the_schedule_switches_it_and_logs_what_was_applied():
     schedule = SamplePairingSchedule(warmup=1, on=1, off=1, targets=[pairing])
     history = model.fit(train, steps_per_epoch=3, epochs=4, verbose=0, callbacks=[schedule])
     assert history.history["samplepairing"] == [0.0, 1.0, 0.0, 1.0]
-    flags = recorder.flags.numpy()
-    assert flags[:12].tolist() == [0] * 3 + [1] * 3 + [0] * 3 + [1] * 3
+    assert recorder.recorded() == [0] * 3 + [1] * 3 + [0] * 3 + [1] * 3
     pairing.enabled.assign(False)  # the switch, read at run time
     element = next(iter(pairing.dataset(B)))
     assert np.all(np.mod(element[0].numpy(), 1.0) == 0.0)
