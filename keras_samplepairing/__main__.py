@@ -9,6 +9,7 @@ import sys
 # Each command's module has main(argv, prog).
 COMMANDS = {
     "demo": ("keras_samplepairing.demo", "baseline vs the paper's recipe on digits"),
+    "compare": ("keras_samplepairing.compare.runner", "which variant helps: a seeded comparison"),
 }
 
 

@@ -166,12 +166,16 @@ class SamplePairingSchedule(keras.callbacks.Callback):
       ``steps_per_execution=k`` a switch can only happen between calls, so
       with ``unit="step"`` every count must be a multiple of ``k`` (else
       ``fit`` raises).
-    - ``samplepairing_map`` functions in ``tf.data``: map them over
-      ``ds.enumerate()`` and each batch is paired by the state of the step at
-      which it is trained, however far prefetching runs ahead (the README's
+    - ``samplepairing_map`` functions and ``WholeSetPairing`` in
+      ``tf.data``: map them over ``ds.enumerate()`` (after any ``repeat``)
+      and each batch is paired by the state of the step at which it is
+      trained, however far prefetching runs ahead (the README's
       ``.repeat()`` + ``steps_per_epoch`` setup included). Without
       ``enumerate`` a batch takes the state current when it is made, which
       lags the schedule by the prefetch depth at each switch.
+    - Anything else with an ``enabled`` attribute that has ``assign`` (a
+      ``tf.Variable`` your own pipeline reads, say), and optionally a
+      ``clock`` (a ``ScheduleClock``) read per batch.
 
     The state is logged each epoch as ``logs["samplepairing"]``: the share of
     the epoch's steps with pairing on (1.0 or 0.0 for ``unit="epoch"``), so it
@@ -225,11 +229,11 @@ class SamplePairingSchedule(keras.callbacks.Callback):
     # Where the targets are.
 
     def _switches(self) -> list:
+        """The targets' switches that this callback flips (those without a clock)."""
         return [
             t.enabled
             for t in self.targets
-            if isinstance(getattr(t, "enabled", None), Switch)
-            and not isinstance(getattr(t, "clock", None), ScheduleClock)
+            if not isinstance(getattr(t, "clock", None), ScheduleClock)
         ]
 
     def _clocks(self) -> list:
@@ -255,7 +259,7 @@ class SamplePairingSchedule(keras.callbacks.Callback):
 
     def _assign(self, state: bool) -> None:
         switches = self._switches()
-        if switches and any(bool(s) != state for s in switches):
+        if switches and any(bool(s.numpy()) != state for s in switches):
             # Under JAX, fit holds the variables' values between steps; sync
             # them back first, so the assignment is what the next step reads.
             sync = getattr(self.model, "jax_state_sync", None)
@@ -277,10 +281,11 @@ class SamplePairingSchedule(keras.callbacks.Callback):
                 "(SamplePairing layers or samplepairing_map functions)."
             )
         for target in self.targets:
-            if not isinstance(getattr(target, "enabled", None), Switch):
+            if not callable(getattr(getattr(target, "enabled", None), "assign", None)):
                 raise TypeError(
-                    "`targets` must be SamplePairing layers, PairingModels or "
-                    f"samplepairing_map functions, got {type(target).__name__}."
+                    "`targets` must be SamplePairing layers, PairingModels, "
+                    "samplepairing_map functions, WholeSetPairings, or objects with an "
+                    f"`enabled` switch (with .assign), got {type(target).__name__}."
                 )
         if self.finetune and self._total() is None:
             raise ValueError("`finetune` needs fit's total number of epochs (and steps).")
@@ -295,7 +300,7 @@ class SamplePairingSchedule(keras.callbacks.Callback):
                     f"the train step, which runs steps_per_execution={execution} steps each: "
                     f"{uneven} must be multiples of {execution}."
                 )
-        self._initial = [bool(target.enabled) for target in self.targets]
+        self._initial = [bool(target.enabled.numpy()) for target in self.targets]
         iterations = getattr(getattr(self.model, "optimizer", None), "iterations", None)
         self._start_step = 0 if iterations is None else int(keras.ops.convert_to_numpy(iterations))
         self._started = False

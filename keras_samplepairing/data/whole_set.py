@@ -530,7 +530,11 @@ class WholeSetPairing:
                 meta["similarity"] = similarity
             return self._gather(anchors), self._gather(partners), meta
 
-        return pairs.map(gather, num_parallel_calls=tf.data.AUTOTUNE)
+        pairs = pairs.map(gather, num_parallel_calls=tf.data.AUTOTUNE)
+        # Keras reads an epoch's length from the cardinality.
+        batches = size // batch_size if drop_remainder else -(-size // batch_size)
+        known = tf.data.INFINITE_CARDINALITY if repeat else batches
+        return pairs.apply(tf.data.experimental.assert_cardinality(known))
 
     def _streamed_pairs(
         self,

@@ -238,3 +238,10 @@ def test_bad_inputs():
         WholeSetPairing(DATA, pairing="most_similar", similarity="manhattan")
     with pytest.raises(ValueError, match="batch_size"):
         WholeSetPairing((IMAGES, DATA["labels"])).dataset(0)
+
+
+def test_the_dataset_declares_its_length():
+    pairing = WholeSetPairing((IMAGES, DATA["labels"]), seed=0)
+    assert int(pairing.dataset(B).cardinality()) == -(-N // B)
+    assert int(pairing.dataset(B, drop_remainder=True).cardinality()) == N // B
+    assert int(pairing.dataset(B, repeat=True).cardinality()) == tf.data.INFINITE_CARDINALITY
