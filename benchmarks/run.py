@@ -314,7 +314,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     else:
         repeats, shapes = 40, [(128, 64, 64, 3), (32, 224, 224, 3)]
         extra = [
-            whole_set.pipeline_rows(8192, 128, 100, 15),
+            whole_set.pipeline_rows(8192, 128, 300, 15),
             whole_set.index_rows(50_000, 192, 200_000),
             whole_set.spread_rows(8192, 128),
             whole_set.hubness_rows(8192, 192),

@@ -279,6 +279,7 @@ class WholeSetPairing:
             features = given_features.reshape(self.size, -1)
         if self.index is not None:
             self.index.check_for(self.size, self.fingerprint)
+            self._check_index_matches()
             if features is None:
                 features = self.index.features
         elif semantic:
@@ -312,6 +313,26 @@ class WholeSetPairing:
                 "count": counts[dense].astype(np.int32),
                 "rank": rank.astype(np.int32),
             }
+
+    def _check_index_matches(self) -> None:
+        """An index answers one question; asking it another would be silently wrong."""
+        options, settings = self.options, self.index.settings
+        if options.pairing == "random":
+            raise ValueError(
+                "`index` chooses partners by similarity, but `pairing='random'` draws them at "
+                "random: pass pairing='most_similar', 'least_similar' or 'sample'."
+            )
+        wanted = {
+            "similarity": options.similarity,
+            "direction": "farthest" if options.pairing == "least_similar" else "nearest",
+            "class_constraint": options.class_constraint,
+        }
+        for name, value in wanted.items():
+            if settings[name] != value:
+                raise ValueError(
+                    f"`index` was built with {name}={settings[name]!r}, but these options need "
+                    f"{name}={value!r}: build the index for them."
+                )
 
     def compute_features(self, features: Any = None) -> np.ndarray:
         """``(N, D)`` features of the whole set by ``options.features`` (or

@@ -9,6 +9,7 @@ and PyTorch take ``keras.ops``.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from types import ModuleType
 from typing import Any
@@ -50,15 +51,15 @@ def _gate_fn(enabled: Any, state: Any, index: Any = None) -> Any:
     return tf.logical_and(enabled, clock_enabled(state, index))
 
 
-_GATE: list = []
+@functools.cache
+def _compiled_gate() -> Callable:
+    import tensorflow as tf
+
+    return tf.function(_gate_fn, jit_compile=True)
 
 
 def _gate(*args: Any) -> Any:
-    if not _GATE:
-        import tensorflow as tf
-
-        _GATE.append(tf.function(_gate_fn, jit_compile=True))
-    return _GATE[0](*args)
+    return _compiled_gate()(*args)
 
 
 class FrontEnd:
@@ -93,11 +94,16 @@ class FrontEnd:
         self.feature_fn = feature_fn
         self.min_rank = min_rank
         self.clock = clock
+        self._compiled: dict = {}
         self._eager: dict = {}
 
     def compiled(self, xp: ModuleType) -> CompiledPairing:
-        """The compiled draw and apply for namespace ``xp``."""
-        return shared_compiled_pairing(self.options, xp, self.jit_compile, self.feature_fn)
+        """The compiled draw and apply for namespace ``xp`` (made once)."""
+        if xp.name not in self._compiled:
+            self._compiled[xp.name] = shared_compiled_pairing(
+                self.options, xp, self.jit_compile, self.feature_fn
+            )
+        return self._compiled[xp.name]
 
     def prepare(self, inputs: Any) -> tuple[dict, Callable, ModuleType]:
         """``(batch, repack, xp)``: the inputs as a checked dict of tensors."""

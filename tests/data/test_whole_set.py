@@ -245,3 +245,15 @@ def test_the_dataset_declares_its_length():
     assert int(pairing.dataset(B).cardinality()) == -(-N // B)
     assert int(pairing.dataset(B, drop_remainder=True).cardinality()) == N // B
     assert int(pairing.dataset(B, repeat=True).cardinality()) == tf.data.INFINITE_CARDINALITY
+
+
+def test_an_index_must_answer_the_question_asked():
+    index = PartnerIndex.build(_clusters(), "cosine", k=4)
+    with pytest.raises(ValueError, match="pairing='random'"):
+        WholeSetPairing(DATA, index=index, passthrough_keys=("ids",))
+    with pytest.raises(ValueError, match="direction='nearest'.*direction='farthest'"):
+        WholeSetPairing(DATA, index=index, pairing="least_similar", passthrough_keys=("ids",))
+    with pytest.raises(ValueError, match="similarity='cosine'.*similarity='kl'"):
+        WholeSetPairing(DATA, index=index, pairing="sample", similarity="kl")
+    with pytest.raises(ValueError, match="class_constraint='any'"):
+        WholeSetPairing(DATA, index=index, pairing="sample", class_constraint="same")

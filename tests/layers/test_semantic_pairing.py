@@ -189,3 +189,14 @@ def test_an_empty_batch_with_a_dynamic_size_passes(options):
     ds = tf.data.Dataset.from_tensor_slices(empty).batch(4, drop_remainder=False)
     ds = tf.data.Dataset.from_tensors(empty).concatenate(ds)
     assert [len(x) for x, _ in ds.map(pair)] == [0]
+
+
+def test_a_layer_with_a_features_model_compiles_once():
+    from keras_samplepairing.ops.namespace import tensorflow_namespace
+
+    layer = SamplePairing(pairing="most_similar", features=_features_model(), seed=0)
+    images = np.random.default_rng(2).uniform(0, 255, (8, 4, 4, 3)).astype("float32")
+    for _ in range(3):
+        layer(images)
+    compiled = layer._front_end.compiled(tensorflow_namespace())
+    assert compiled.draw.experimental_get_tracing_count() == 1
