@@ -66,7 +66,9 @@ class Switch:
             import tensorflow as tf
 
             with tf.init_scope():  # a variable made while tracing lives outside it
-                self._mirror = tf.Variable(self._value, trainable=False, name="pairing_enabled")
+                self._mirror = tf.Variable(
+                    bool(self.numpy()), trainable=False, name="pairing_enabled"
+                )
         return self._mirror
 
 
