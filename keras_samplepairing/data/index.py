@@ -19,6 +19,7 @@ index from ``faiss-cpu`` (an optional extra) answers the same query.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -116,78 +117,84 @@ def _candidate_groups(
     return groups
 
 
-class _ExactSearch:
-    """Top-k inner products of query chunks against candidate blocks (TensorFlow)."""
+def _best(values, ids, k: int):
+    """The ``k`` highest ``values`` of every row (fewer if the row is shorter), with their ids."""
+    import tensorflow as tf
 
-    def __init__(self, k: int) -> None:
-        import tensorflow as tf
+    values, order = tf.math.top_k(values, tf.minimum(k, tf.shape(values)[1]))
+    return values, tf.gather(ids, order, batch_dims=1)
 
-        self.k = k
-        self.select = tf.function(self._select, reduce_retracing=True)
 
-    def _select(self, queries, base, bias, ids, own):
-        import tensorflow as tf
+@functools.cache
+def _compiled_select():
+    """One compiled block search for the process: every index built (a refresh
+    included) reuses its traces instead of compiling its own."""
+    import tensorflow as tf
 
+    def select(queries, base, bias, ids, own, k):
         count = tf.shape(queries)[0]
         scores = tf.matmul(queries, base, transpose_b=True) + bias
         groups = tf.reshape(scores, [count, -1, _GROUP])
-        wanted = tf.minimum(self.k + 1, tf.shape(groups)[1])
+        wanted = tf.minimum(k + 1, tf.shape(groups)[1])
         _, best_groups = tf.math.top_k(tf.reduce_max(groups, axis=2), wanted)
         values = tf.reshape(tf.gather(groups, best_groups, batch_dims=1), [count, -1])
         columns = best_groups[:, :, None] * _GROUP + tf.range(_GROUP)[None, None, :]
         candidates = tf.gather(ids, tf.reshape(columns, [count, -1]))
         values = tf.where(candidates == own[:, None], -np.inf, values)  # never itself
-        top = tf.minimum(self.k, tf.shape(values)[1])
-        values, order = tf.math.top_k(values, top)
-        return values, tf.gather(candidates, order, batch_dims=1)
+        return _best(values, candidates, k)
 
-    def search(
-        self,
-        queries: np.ndarray,
-        base: np.ndarray,
-        bias: np.ndarray,
-        anchors: np.ndarray,
-        candidates: np.ndarray,
-        excluded: np.ndarray | None,
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Best ``k`` candidates of every anchor: scores and global ids."""
-        import tensorflow as tf
+    return tf.function(select, reduce_retracing=True)
 
-        block = min(len(candidates), max(_GROUP, (_CHUNK_ELEMENTS // 1024) // _GROUP * _GROUP))
-        chunk = int(max(64, min(4096, _CHUNK_ELEMENTS // max(block, 1))))
-        blocks = []
-        for start in range(0, len(candidates), block):
-            ids = candidates[start : start + block]
-            column_bias = bias[ids].copy()
-            if excluded is not None:
-                column_bias[excluded[ids]] = -np.inf
-            pad = (-len(ids)) % _GROUP
-            blocks.append(
-                (
-                    tf.constant(np.pad(base[ids], ((0, pad), (0, 0)))),
-                    tf.constant(np.pad(column_bias, (0, pad), constant_values=-np.inf)),
-                    tf.constant(np.pad(ids, (0, pad), constant_values=-1).astype(np.int32)),
-                )
+
+def _exact_search(
+    queries: np.ndarray,
+    base: np.ndarray,
+    bias: np.ndarray,
+    anchors: np.ndarray,
+    candidates: np.ndarray,
+    excluded: np.ndarray | None,
+    k: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Best ``k`` candidates of every anchor by inner product: scores and global
+    ids. Query chunks against candidate blocks (TensorFlow); within a block,
+    only the groups of ``_GROUP`` columns whose maximum is among the ``k + 1``
+    best can hold a winner, so only they are sorted."""
+    import tensorflow as tf
+
+    select = _compiled_select()
+    block = min(len(candidates), max(_GROUP, (_CHUNK_ELEMENTS // 1024) // _GROUP * _GROUP))
+    chunk = int(max(64, min(4096, _CHUNK_ELEMENTS // max(block, 1))))
+    blocks = []
+    for start in range(0, len(candidates), block):
+        ids = candidates[start : start + block]
+        column_bias = bias[ids].copy()
+        if excluded is not None:
+            column_bias[excluded[ids]] = -np.inf
+        pad = (-len(ids)) % _GROUP
+        blocks.append(
+            (
+                tf.constant(np.pad(base[ids], ((0, pad), (0, 0)))),
+                tf.constant(np.pad(column_bias, (0, pad), constant_values=-np.inf)),
+                tf.constant(np.pad(ids, (0, pad), constant_values=-1).astype(np.int32)),
             )
-        values = np.full((len(anchors), self.k), -np.inf, np.float32)
-        found = np.full((len(anchors), self.k), -1, np.int32)
-        for start in range(0, len(anchors), chunk):
-            rows = anchors[start : start + chunk]
-            query = tf.constant(queries[rows])
-            own = tf.constant(rows.astype(np.int32))
-            best_v = best_i = None
-            for base_block, bias_block, ids_block in blocks:
-                v, i = self.select(query, base_block, bias_block, ids_block, own)
-                if best_v is not None:  # merge with the blocks before
-                    v, i = tf.concat([best_v, v], 1), tf.concat([best_i, i], 1)
-                    v, order = tf.math.top_k(v, tf.minimum(self.k, tf.shape(v)[1]))
-                    i = tf.gather(i, order, batch_dims=1)
-                best_v, best_i = v, i
-            width = best_v.shape[1]
-            values[start : start + len(rows), :width] = best_v.numpy()
-            found[start : start + len(rows), :width] = best_i.numpy()
-        found[~np.isfinite(values)] = -1
-        return values, found
+        )
+    values = np.full((len(anchors), k), -np.inf, np.float32)
+    found = np.full((len(anchors), k), -1, np.int32)
+    for start in range(0, len(anchors), chunk):
+        rows = anchors[start : start + chunk]
+        query = tf.constant(queries[rows])
+        own = tf.constant(rows.astype(np.int32))
+        best_v = best_i = None
+        for base_block, bias_block, ids_block in blocks:
+            v, i = select(query, base_block, bias_block, ids_block, own, k)
+            if best_v is not None:  # merge with the blocks before
+                v, i = _best(tf.concat([best_v, v], 1), tf.concat([best_i, i], 1), k)
+            best_v, best_i = v, i
+        width = best_v.shape[1]
+        values[start : start + len(rows), :width] = best_v.numpy()
+        found[start : start + len(rows), :width] = best_i.numpy()
+    found[~np.isfinite(values)] = -1
+    return values, found
 
 
 def _faiss_search(
@@ -374,12 +381,13 @@ class PartnerIndex:
             queries, bias = -queries, -bias
         neighbours = np.full((len(features), s["k"]), -1, np.int32)
         scores = np.full((len(features), s["k"]), -np.inf, np.float32)
-        exact = _ExactSearch(s["k"]) if s["method"] == "exact" else None
         for anchors, candidates, excluded in _candidate_groups(
             self.labels, s["class_constraint"], len(features)
         ):
-            if exact is not None:
-                values, found = exact.search(queries, base, bias, anchors, candidates, excluded)
+            if s["method"] == "exact":
+                values, found = _exact_search(
+                    queries, base, bias, anchors, candidates, excluded, s["k"]
+                )
             else:
                 values, found = _faiss_search(
                     queries, base, bias, anchors, candidates, excluded, s["k"], s["nprobe"]

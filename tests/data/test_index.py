@@ -62,6 +62,14 @@ def test_chunking_does_not_change_the_table(monkeypatch):
     np.testing.assert_allclose(whole.similarities, chunked.similarities, rtol=1e-6)
 
 
+def test_a_rebuild_reuses_the_compiled_search():
+    # A refresh rebuilds the index every few epochs: it must not compile again.
+    PartnerIndex.build(FEATURES, "cosine", k=4, method="exact")
+    traces = index_module._compiled_select().experimental_get_tracing_count()
+    PartnerIndex.build(FEATURES * 2.0, "cosine", k=4, method="exact")
+    assert index_module._compiled_select().experimental_get_tracing_count() == traces
+
+
 def test_nearest_digits_by_pooled_features():
     from sklearn.datasets import load_digits
 
