@@ -580,7 +580,7 @@ def _finish(plan: Plan, say: Any, first_estimate: float | None) -> dict[str, Any
     subset = f", {plan.per_class} per class" if plan.per_class else ""
     schedule = "on/off schedule" if plan.config.schedule else "no schedule"
     title = (
-        f"{plan.data.name}{subset}: {len(plan.data.x_train)} training images, "
+        f"{plan.data.name}{subset}\n{len(plan.data.x_train)} training images, "
         f"{plan.config.epochs} epochs, {schedule}, {len(plan.seeds)} seed"
         f"{'s' if len(plan.seeds) > 1 else ''}"
     )
