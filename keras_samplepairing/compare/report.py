@@ -269,6 +269,10 @@ def write_json(path: str, content: Any) -> None:
         with os.fdopen(handle, "w", encoding="utf-8") as file:
             json.dump(content, file, indent=1, ensure_ascii=False, allow_nan=False)
             file.write("\n")
+        # mkstemp makes the file private (0600); results are meant to be shared.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)
         os.replace(temporary, path)
     except BaseException:
         if os.path.exists(temporary):

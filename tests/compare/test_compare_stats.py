@@ -1,6 +1,9 @@
 """The comparison's statistics and table, on fixed numbers checked by hand."""
 
+import json
 import math
+import os
+import stat
 
 import pytest
 from scipy import stats as scipy_stats
@@ -10,6 +13,7 @@ from keras_samplepairing.compare.report import (
     format_difference,
     markdown_table,
     summary_rows,
+    write_json,
 )
 from keras_samplepairing.compare.runner import Estimate
 from keras_samplepairing.compare.stats import (
@@ -163,3 +167,13 @@ def test_estimate_from_the_first_epochs_then_from_runs():
     assert estimate.left([paper, VARIANTS["baseline"]]) == pytest.approx(
         2 * (3.4 + 5 * paper.cost) + 16.8
     )
+
+
+def test_results_file_is_written_whole_and_readable_by_others(tmp_path):
+    path = tmp_path / "results.json"
+    write_json(str(path), {"runs": [1, 2]})
+    assert json.loads(path.read_text()) == {"runs": [1, 2]}
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask
+    assert [p.name for p in tmp_path.iterdir()] == ["results.json"]  # no temporary left
