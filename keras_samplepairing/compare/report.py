@@ -69,8 +69,14 @@ def summary_rows(
             "mean_error": summary.mean,
             "std": summary.std,
             "ci_half_width": summary.half_width,
-            "ci_low": None if summary.half_width is None else summary.mean - summary.half_width,
-            "ci_high": None if summary.half_width is None else summary.mean + summary.half_width,
+            # An error rate lies in [0, 1]; a t-interval over few seeds can pass
+            # either end, and is shown cut there.
+            "ci_low": None
+            if summary.half_width is None
+            else max(0.0, summary.mean - summary.half_width),
+            "ci_high": None
+            if summary.half_width is None
+            else min(1.0, summary.mean + summary.half_width),
             "time_per_run_s": sum(run_times) / len(run_times) if run_times else None,
             "time_total_s": sum(run_times) if run_times else None,
             "vs_baseline": None,
@@ -205,10 +211,11 @@ def notes(
     return (
         f"Test error: the share of the {test_images} test images misclassified after the final "
         f"epoch ({epochs} epochs; never the best epoch), mean over {shown}. {level} CI: "
-        f"t-interval over seeds (n/a with one seed). Δ: mean paired difference, variant − "
+        f"t-interval over seeds, cut at 0 and 100% (n/a with one seed). Δ: mean paired difference, variant − "
         f"baseline seed by seed, in percentage points ± its {level} t-interval, and relative to "
         f"the baseline's mean. Paired wins: seeds where the variant's error is lower than the "
-        f"baseline's. p: two-sided paired t-test. Holm: whether the difference survives Holm's "
+        f"baseline's. p: two-sided paired t-test (the exact sign test where the differences do "
+        f"not vary). Holm: whether the difference survives Holm's "
         f"adjustment over the {comparisons} comparison{'s' if comparisons != 1 else ''} with the "
         f"baseline at α = {alpha:g} (adjusted p in brackets)."
     )
@@ -238,11 +245,14 @@ def plot_chart(
             color = "tab:green" if paired["mean_difference"] < 0 else "tab:red"
         values = [100.0 * v for v in errors[row["variant"]].values()]
         ax.scatter(values, [y] * len(values), s=14, color="0.6", zorder=2)
-        half = row["ci_half_width"]
+        mean = row["mean_error"]
+        interval = None
+        if row["ci_low"] is not None:
+            interval = [[100.0 * (mean - row["ci_low"])], [100.0 * (row["ci_high"] - mean)]]
         ax.errorbar(
-            100.0 * row["mean_error"],
+            100.0 * mean,
             y,
-            xerr=None if half is None else 100.0 * half,
+            xerr=interval,
             fmt="o",
             color=color,
             capsize=4,

@@ -81,10 +81,29 @@ def test_paired_uses_only_common_seeds():
         compare_paired({0: 0.1}, {1: 0.1})
 
 
-def test_p_value_without_spread():
+def test_p_value_without_spread_is_the_sign_test():
+    # One test image (1/360) worse on every seed is no certainty: the sign
+    # test's p for n equal signs is 2 * 0.5**n.
     assert paired_t_p_value([0.0, 0.0, 0.0]) == 1.0
-    assert paired_t_p_value([-0.01, -0.01]) == 0.0
+    assert paired_t_p_value([-0.01, -0.01]) == 0.5
+    assert paired_t_p_value([1 / 360] * 5) == 0.0625
     assert paired_t_p_value([-0.01]) is None
+    rows = summary_rows(
+        {"baseline": {0: 0.10, 1: 0.12}, "v": {0: 0.10 + 1 / 360, 1: 0.12 + 1 / 360}},
+        {},
+        "baseline",
+    )
+    assert rows[1]["vs_baseline"]["p_value"] == 0.5
+    assert rows[1]["vs_baseline"]["survives_holm"] is False
+
+
+def test_interval_is_cut_at_0_and_100_percent():
+    rows = summary_rows({"baseline": {0: 0.05, 1: 0.90}, "v": {0: 0.0, 1: 0.01}}, {}, "baseline")
+    base, v = rows
+    assert base["ci_half_width"] > 1.0  # t(0.975, 1) = 12.7 times a wide spread
+    assert (base["ci_low"], base["ci_high"]) == (0.0, 1.0)
+    assert v["ci_low"] == 0.0 and v["ci_high"] == pytest.approx(0.005 + v["ci_half_width"])
+    assert "0.00–100.00%" in markdown_table(rows)
 
 
 def test_holm_step_down():
