@@ -11,6 +11,7 @@ import dataclasses
 import gzip
 import hashlib
 import os
+import zipfile
 from typing import Any
 
 import numpy as np
@@ -114,6 +115,9 @@ def load_data(data: str = "digits", per_class: int | None = None) -> ComparisonD
     if not isinstance(data, (str, os.PathLike)):
         raise TypeError(f"`data` must be 'digits', 'fashion-mnist' or an .npz path, got {data!r}.")
     data = os.fspath(data)
+    name = data.lower().replace("_", "-")
+    if name in ("digits", "fashion-mnist") and not os.path.exists(data):
+        data = name  # Fashion-MNIST, fashion_mnist: the same data
     if data == "digits":
         loaded = load_digits()
     elif data == "fashion-mnist":
@@ -224,8 +228,15 @@ def load_npz(path: str) -> ComparisonData:
     Raises:
         ValueError: the file is missing, or a key is missing or malformed.
     """
+    if os.path.isdir(path):
+        raise ValueError(f"`data`: {path!r} is a folder; give the .npz file itself.")
     if not os.path.isfile(path):
         raise ValueError(f"`data`: no such file {path!r}.")
+    if not zipfile.is_zipfile(path):
+        raise ValueError(
+            f"`data`: {path} is not an .npz file (np.savez writes one: "
+            "np.savez(path, x_train=..., y_train=..., x_test=..., y_test=...))."
+        )
     try:
         with np.load(path, allow_pickle=False) as file:
             arrays = {key: file[key] for key in file.files}
@@ -253,6 +264,11 @@ def _images(key: str, array: np.ndarray) -> np.ndarray:
         )
     if len(array) == 0:
         raise ValueError(f"`{key}` is empty.")
+    if array.shape[1] in (1, 3, 4) and array.shape[3] > 4:
+        raise ValueError(
+            f"`{key}` looks channels-first, shape {array.shape} (N, C, H, W); give images "
+            "channels-last (N, H, W, C): np.moveaxis(images, 1, -1)."
+        )
     array = array.astype("float32")
     if not np.all(np.isfinite(array)):
         raise ValueError(f"`{key}` holds NaN or infinite values.")
@@ -321,6 +337,14 @@ def check_arrays(
     unseen = sorted(set(np.unique(y_test).tolist()) - set(np.unique(y_train).tolist()))
     if unseen:
         raise ValueError(f"`y_test` has classes {unseen} that `y_train` never has.")
+    absent = sorted(set(range(num_classes)) - set(np.unique(y_train).tolist()))
+    if absent:
+        shown = ", ".join(map(str, absent[:8])) + (", ..." if len(absent) > 8 else "")
+        raise ValueError(
+            f"`y_train` has no image of class {shown}, although labels go up to "
+            f"{num_classes - 1}: labels must be 0..K-1 with every class present (number "
+            "them with np.unique(labels, return_inverse=True))."
+        )
     if value_range is None:
         low, high = float(x_train.min()), float(x_train.max())
         if raw_train.dtype == np.uint8 or (low >= 0.0 and 1.0 < high <= 255.0):
@@ -331,6 +355,14 @@ def check_arrays(
             value_range = (low, high)
         if value_range[1] <= value_range[0]:
             raise ValueError(f"`x_train` is constant ({low}); there is nothing to learn.")
+    train_span = float(x_train.max() - x_train.min())
+    test_span = float(x_test.max() - x_test.min())
+    if train_span > 0 and test_span > 0 and not 0.25 <= test_span / train_span <= 4.0:
+        raise ValueError(
+            f"`x_test` is on another scale than `x_train`: its values span {test_span:g}, "
+            f"x_train's {train_span:g} (e.g. one in [0, 1], the other in [0, 255]); scale both "
+            "the same way."
+        )
     return ComparisonData(
         name, x_train, y_train, x_test, y_test, num_classes, tuple(map(float, value_range)), split
     )

@@ -209,6 +209,8 @@ def prepare(
     if not isinstance(out, (str, os.PathLike)):
         raise TypeError(f"`out` must be a folder path, got {out!r}.")
     out = os.fspath(out)
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise ValueError(f"`out`: {out!r} is a file; give a folder for the results.")
     loaded = load_data(data, per_class)
     chosen = select_variants(variants, loaded)
     if schedule and any(v.mixes for v in chosen) and not any(schedule_states(epochs)):
@@ -260,7 +262,7 @@ def _load_results(plan: Plan) -> None:
         ) from error
     if not isinstance(stored, dict) or stored.get("format") != FORMAT:
         raise ValueError(f"{path} is not a results file of this runner (format {FORMAT}).")
-    differences = _differences(stored.get("settings"), plan.settings)
+    differences = _differences(_same_data_named_alike(stored.get("settings"), plan), plan.settings)
     if differences:
         raise ValueError(
             f"{path} holds runs made with other settings ({'; '.join(differences)}); to resume "
@@ -280,6 +282,37 @@ def _load_results(plan: Plan) -> None:
     for run in stored.get("runs", []):
         plan.runs[(run["variant"], int(run["seed"]))] = run
     plan.stored = stored
+
+
+def _count_of(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def _same_data_named_alike(settings: Any, plan: Plan) -> Any:
+    """The stored settings, with the data named as now when it is the same
+    data: ``good.npz`` and ``./good.npz`` are one file."""
+    ours = plan.settings["data"]
+    stored = settings.get("data") if isinstance(settings, dict) else None
+    if isinstance(stored, dict) and stored.get("fingerprint") == ours["fingerprint"]:
+        return {**settings, "data": {**stored, "data": ours["data"]}}
+    return settings
+
+
+def _merge_stored_runs(plan: Plan) -> None:
+    """Adds the runs another comparison wrote into the same results file
+    since this one read it, so that neither overwrites the other's runs."""
+    try:
+        with open(plan.paths["results"], encoding="utf-8") as file:
+            stored = json.load(file)
+    except (OSError, ValueError):
+        return
+    settings = _same_data_named_alike(stored.get("settings"), plan)
+    if stored.get("format") != FORMAT or _differences(settings, plan.settings):
+        return
+    for run in stored.get("runs", []):
+        plan.runs.setdefault((run["variant"], int(run["seed"])), run)
+    variants = stored.get("variants", {})
+    plan.stored = {**plan.stored, "variants": {**variants, **plan.stored.get("variants", {})}}
 
 
 def _clock(seconds: float) -> str:
@@ -482,9 +515,10 @@ def execute(plan: Plan, verbose: bool = True, stream: TextIO | None = None) -> d
     total = len(plan.variants) * len(plan.seeds)
     subset = f", {plan.per_class} per class" if plan.per_class else ""
     say(
-        f"Comparing {len(plan.variants)} variants x {len(plan.seeds)} seeds on {data.name}{subset} "
+        f"Comparing {_count_of(len(plan.variants), 'variant')} x "
+        f"{_count_of(len(plan.seeds), 'seed')} on {data.name}{subset} "
         f"({len(data.x_train)} training, {len(data.x_test)} test images, "
-        f"{'x'.join(map(str, data.image_shape))}), {plan.config.epochs} epochs, "
+        f"{'x'.join(map(str, data.image_shape))}), {_count_of(plan.config.epochs, 'epoch')}, "
         f"{describe_schedule(plan.settings['schedule'])}."
     )
     left_out = [
@@ -546,6 +580,7 @@ def execute(plan: Plan, verbose: bool = True, stream: TextIO | None = None) -> d
         record["environment"] = software
         estimate.record(variant, record["wall_time_s"])
         plan.runs[(variant.name, seed)] = record
+        _merge_stored_runs(plan)
         write_json(plan.paths["results"], _content(plan))
         left = estimate.left(remaining) or 0.0
         line = (
@@ -593,6 +628,7 @@ def _finish(plan: Plan, say: Any, first_estimate: float | None) -> dict[str, Any
         "rows": rows,
         "conclusion": conclusion,
     }
+    _merge_stored_runs(plan)
     write_json(paths["results"], _content(plan, summary))
     say("\n" + text)
     for name, path in paths.items():
@@ -666,8 +702,16 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> dict | None:
     parser.add_argument(
         "--per-class", type=int, default=None, help="train on the first N images of each class"
     )
-    parser.add_argument("--seeds", type=int, default=DEFAULT_SEEDS, help="seeds per variant")
-    parser.add_argument("--epochs", type=int, default=DEFAULT_EPOCHS)
+    parser.add_argument(
+        "--seeds", type=int, default=DEFAULT_SEEDS, help="seeds per variant (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--epochs",
+        type=int,
+        default=DEFAULT_EPOCHS,
+        help="training epochs; the test error is read after the last (default: %(default)s; "
+        "at least 3 under the schedule)",
+    )
     parser.add_argument(
         "--variants",
         default=None,
@@ -679,8 +723,15 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> dict | None:
         help="mix in every epoch (default: the paper's on/off schedule with warm-up and "
         "fine-tuning, for every mixing variant)",
     )
-    parser.add_argument("--out", default=DEFAULT_OUT, help="output folder")
-    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument(
+        "--out",
+        default=DEFAULT_OUT,
+        help="output folder; a results.json there with the same settings is resumed "
+        "(default: %(default)s)",
+    )
+    parser.add_argument(
+        "--batch-size", type=int, default=32, help="images per batch (default: %(default)s)"
+    )
     parser.add_argument("--list", action="store_true", help="list the variants and exit")
     args = parser.parse_args(argv)
     if args.list:
@@ -698,5 +749,8 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> dict | None:
             batch_size=args.batch_size,
         )
     except (ValueError, TypeError) as error:
-        parser.error(str(error))
+        message = str(error)
+        for name in ("per_class", "seeds", "epochs", "variants", "out", "data", "batch_size"):
+            message = message.replace(f"`{name}`", f"--{name.replace('_', '-')}")
+        parser.error(message)
     return execute(plan)

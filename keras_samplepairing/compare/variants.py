@@ -22,6 +22,7 @@ comparison runs without a schedule.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 from collections.abc import Mapping
 from typing import Any
 
@@ -35,6 +36,7 @@ from keras_samplepairing.compare.model import (
     build_parts,
     compile_model,
 )
+from keras_samplepairing.frontend.options import PairingOptions
 
 KINDS = ("none", "whole-set", "batch", "keras", "feature-layer", "pairing-model")
 # The default comparison: sized so that digits with --per-class 30 and 5
@@ -86,6 +88,13 @@ class Variant:
                 f"{self.name!r} mixes each channel with its own λ, but {data.name} has one "
                 "channel, where it is the same as 'beta'"
             )
+        if self.options.get("mixing") == "spatial":
+            grid = self.options.get("grid_size", PairingOptions().grid_size)
+            if min(data.image_shape[:2]) < grid:
+                return (
+                    f"{self.name!r} draws a {grid}x{grid} field of λ, larger than "
+                    f"{data.name}'s {data.image_shape[0]}x{data.image_shape[1]} images"
+                )
         if self.options.get("class_constraint") == "same":
             counts = np.bincount(data.y_train, minlength=data.num_classes)
             lonely = [k for k, count in enumerate(counts) if count == 1]
@@ -268,9 +277,13 @@ def select_variants(
             raise ValueError("`variants` is empty; name at least one (see --list).")
         unknown = [name for name in names if name not in VARIANTS]
         if unknown:
+            guesses = []
+            for name in unknown:
+                close = difflib.get_close_matches(name.lower(), VARIANTS, n=1, cutoff=0.6)
+                guesses.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
             raise ValueError(
-                f"`variants`: unknown variant(s) {', '.join(map(repr, unknown))}; known: "
-                f"{', '.join(VARIANTS)} (or 'all')."
+                f"`variants`: unknown variant {', '.join(guesses)}; --list shows the "
+                f"{len(VARIANTS)} names (or use 'all')."
             )
         repeated = sorted({name for name in names if names.count(name) > 1})
         if repeated:

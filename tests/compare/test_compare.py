@@ -11,7 +11,7 @@ import tensorflow as tf
 from keras_samplepairing.__main__ import main as cli
 from keras_samplepairing.compare import compare, describe_variants, main, prepare
 from keras_samplepairing.compare import runner as runner_module
-from keras_samplepairing.compare.data import load_data
+from keras_samplepairing.compare.data import check_arrays, load_data
 from keras_samplepairing.compare.model import TrainConfig, steps_per_epoch
 from keras_samplepairing.compare.runner import schedule_states
 from keras_samplepairing.compare.variants import (
@@ -219,8 +219,18 @@ def test_variant_selection():
     assert "set-same-class" not in [v.name for v in select_variants("all", single)]
     with pytest.raises(ValueError, match="class 0 has one training image"):
         select_variants("batch-same-class", single)
-    with pytest.raises(ValueError, match=r"unknown variant\(s\) 'papr'"):
+    with pytest.raises(ValueError, match=r"unknown variant 'papr' \(did you mean 'paper'\?\)"):
         select_variants("paper,papr")
+    with pytest.raises(ValueError, match=r"'MixUp' \(did you mean 'mixup'\?\), 'zzz';"):
+        select_variants("MixUp,zzz")
+    tiny = check_arrays(
+        "tiny",
+        {"x_train": np.arange(48.0).reshape(4, 2, 2, 3), "y_train": np.arange(4) % 2}
+        | {"x_test": np.arange(24.0).reshape(2, 2, 2, 3), "y_test": np.arange(2)},
+    )
+    assert "spatial" not in [v.name for v in select_variants("all", tiny)]
+    with pytest.raises(ValueError, match="4x4 field of λ, larger than tiny's 2x2 images"):
+        select_variants("spatial", tiny)
     with pytest.raises(ValueError, match="named twice"):
         select_variants("paper,paper")
     for name, variant in VARIANTS.items():
@@ -247,15 +257,18 @@ def test_cli_errors_are_clear(tmp_path, capsys, count_runs):
     path = tmp_path / "data.npz"
     np.savez(path, x_train=np.zeros((4, 6, 6)), y_train=np.arange(4) % 2)
     cases = [
-        (["--variants", "paper,nope"], "unknown variant(s) 'nope'"),
+        (["--variants", "paper,nope"], "unknown variant 'nope'"),
         (["--data", str(path)], "lacks 'x_test', 'y_test'"),
-        (["--per-class", "200"], "`per_class`=200 is larger than a class"),
+        (["--per-class", "200"], "--per-class=200 is larger than a class"),
+        (["--seeds", "0"], "--seeds must be >= 1"),
         (["--data", "fashion"], "'digits', 'fashion-mnist' or the path"),
         (["--seed", "3"], "unrecognized arguments: --seed"),  # no abbreviations
     ]
-    for argv, message in cases:
+    a_file = tmp_path / "a_file"
+    a_file.write_text("x")
+    for argv, message in [*cases, (["--out", str(a_file)], "is a file; give a folder")]:
         with pytest.raises(SystemExit):
-            main([*argv, "--out", str(tmp_path / "out")])
+            main(["--out", str(tmp_path / "out"), *argv])
         error = capsys.readouterr().err
         assert message in error, (argv, error)
         assert error.startswith("usage: python -m keras_samplepairing compare")
@@ -268,3 +281,33 @@ def test_cli_lists_the_variants(capsys):
     assert "* paper " in printed and "  feature-model " in printed
     cli([])
     assert "compare" in capsys.readouterr().out
+
+
+def test_two_comparisons_into_one_folder_keep_each_others_runs(tmp_path, monkeypatch):
+    def pretend(plan, variant, seed, cache, progress):  # no training: only the bookkeeping
+        return {"variant": variant.name, "seed": seed, "test_error": 0.1, "wall_time_s": 1.0}
+
+    monkeypatch.setattr(runner_module, "_train_one", pretend)
+    arguments = {"per_class": 3, "epochs": 2, "schedule": False, "seeds": 1}
+    first = prepare(variants="batch", out=str(tmp_path), **arguments)
+    second = prepare(variants="mixup", out=str(tmp_path), **arguments)  # before first writes
+    runner_module.execute(first, verbose=False)
+    runner_module.execute(second, verbose=False)
+    stored = json.loads((tmp_path / "results.json").read_text())
+    assert {run["variant"] for run in stored["runs"]} == {"baseline", "batch", "mixup"}
+    assert {"batch", "mixup"} <= set(stored["variants"])
+    # The same file named another way is the same data: it resumes.
+    path = tmp_path / "data.npz"
+    rng = np.random.default_rng(0)
+    np.savez(
+        path,
+        x_train=rng.integers(0, 256, (8, 6, 6), dtype=np.uint8),
+        y_train=np.arange(8) % 2,
+        x_test=rng.integers(0, 256, (4, 6, 6), dtype=np.uint8),
+        y_test=np.arange(4) % 2,
+    )
+    out = tmp_path / "npz"
+    runner_module.execute(prepare(data=str(path), out=str(out), **arguments), verbose=False)
+    monkeypatch.chdir(tmp_path)
+    again = prepare(data="./data.npz", out=str(out), **arguments)
+    assert again.pending() == []

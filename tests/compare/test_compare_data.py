@@ -140,11 +140,28 @@ def test_npz_is_loaded_and_checked(tmp_path):
         ({"x_test": np.zeros((8, 5, 5))}, "`x_train` images are .* but `x_test`"),
         ({"x_train": np.zeros((20, 6))}, r"`x_train` must be images"),
         ({"y_test": np.array([0, 1, 2, 3, 4, 0, 1, 2])}, r"`y_test` has classes \[4\]"),
+        # Gaps in the labels would make empty classes (and a wrong K).
+        (
+            {"y_train": np.arange(20) % 4 * 2, "y_test": np.arange(8) % 4 * 2},
+            "no image of class 1, 3, 5",
+        ),
+        ({"x_test": np.linspace(0, 1, 288).reshape(8, 6, 6)}, "`x_test` is on another scale"),
+        ({"x_train": np.zeros((20, 1, 6, 6)) + np.arange(6)}, "looks channels-first"),
     ],
 )
 def test_npz_errors_name_the_key(tmp_path, overrides, message):
     with pytest.raises(ValueError, match=message):
         load_data(_npz(tmp_path / "bad.npz", **overrides))
+
+
+def test_data_names_and_paths(tmp_path):
+    assert load_data("DIGITS").name == "digits"
+    with pytest.raises(ValueError, match="is a folder; give the .npz file itself"):
+        load_data(str(tmp_path))
+    text = tmp_path / "notes.npz"
+    text.write_text("not an archive")
+    with pytest.raises(ValueError, match="is not an .npz file"):
+        load_data(str(text))
 
 
 def test_unknown_data():
