@@ -635,7 +635,16 @@ class WholeSetPairing:
 
 
 def _augmenter(augment: Any, kind: str) -> Any:
-    """Calls ``augment`` on a batch dict the way the dataset's elements look."""
+    """Calls ``augment`` on a batch dict the way the dataset's elements look.
+
+    A Keras layer takes images, or a dict of images and their targets, as
+    Keras's preprocessing layers do: of an ``(images, labels)`` tuple it gets
+    the images. A function gets the element as the dataset gives it, a tuple
+    as separate arguments when it takes several.
+    """
+    import keras
+
+    layer = isinstance(augment, keras.layers.Layer)
     try:
         positional = len(inspect.signature(augment).parameters)
     except (TypeError, ValueError):
@@ -643,7 +652,9 @@ def _augmenter(augment: Any, kind: str) -> Any:
 
     def call(batch: dict) -> dict:
         element = _from_dict(batch, kind)
-        if kind.startswith("tuple") and positional > 1:
+        if kind.startswith("tuple") and layer:
+            result = (augment(element[0]), *element[1:])
+        elif kind.startswith("tuple") and positional > 1:
             result = augment(*element)
         else:
             result = augment(element)

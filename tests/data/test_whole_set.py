@@ -203,6 +203,18 @@ def test_augmentation_runs_on_both_streams_and_repeats_with_its_seed():
     assert all(np.all(batch >= 1000.0) for batch in first)  # both halves shifted by 1000
 
 
+def test_a_keras_layer_augments_the_images_of_a_tuple_or_a_dict():
+    # As the docstring's example: Keras's layers take images, or a dict.
+    shift = keras.layers.Rescaling(1.0, offset=1000.0)
+    pipeline = keras.Sequential([keras.layers.Rescaling(1.0, offset=1000.0)])
+    for augment in (shift, pipeline):
+        x, y = next(iter(pair_with_dataset((IMAGES, DATA["labels"]), B, augment=augment, seed=0)))
+        assert np.all(x.numpy() >= 1000.0) and y.shape == (B,)
+    flip = keras.layers.RandomFlip("horizontal", seed=0)  # takes the dict, boxes and all
+    ids, partners = pairs(whole().dataset(B, augment=flip))[0]  # constant images: unchanged
+    assert len(ids) == B and not np.any(ids == partners)
+
+
 def test_streaming_pairs_from_a_shuffled_second_pass():
     stream = tf.data.Dataset.from_tensor_slices(DATA)
     pairing = WholeSetPairing(stream, seed=0, in_memory=False, passthrough_keys=("ids",))
