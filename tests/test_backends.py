@@ -28,6 +28,7 @@ COMMON = {
         "a_layer_maps_over_tf_data_with_a_new_pairing_each_batch",
         "the_switch_and_the_seed_are_read_at_run_time_in_tf_data",
         "the_schedule_switches_a_mapped_layer_and_map",
+        "a_features_model_in_tf_data_is_refused_clearly",
     ],
 }
 ONLY = {

@@ -22,9 +22,11 @@ import numpy as np
 
 from keras_samplepairing.data.index import PartnerIndex, fingerprint
 from keras_samplepairing.data.set_features import set_features
+from keras_samplepairing.frontend.checks import check_features_run_here
 from keras_samplepairing.frontend.front_end import FrontEnd
 from keras_samplepairing.frontend.options import PairingOptions, check_names
 from keras_samplepairing.frontend.state import SeedStream, Switch
+from keras_samplepairing.ops.namespace import tensorflow_namespace
 from keras_samplepairing.ops.targets import class_ids
 from keras_samplepairing.schedule import ScheduleClock
 
@@ -242,6 +244,8 @@ class WholeSetPairing:
 
     def _check_streamable(self, given_features: Any, index: Any) -> None:
         options = self.options
+        if options.lam == "similarity":  # the two batches' features, in the pipeline
+            check_features_run_here(options, tensorflow_namespace())
         needs = {
             f"pairing={options.pairing!r}": options.pairing != "random",
             f"class_constraint={options.class_constraint!r}": options.class_constraint != "any",

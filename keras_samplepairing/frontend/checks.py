@@ -17,6 +17,28 @@ from keras_samplepairing.ops.masks import check_masks
 from keras_samplepairing.ops.targets import index_shaped, is_class_index, one_class_per_row
 
 
+def check_features_run_here(options: PairingOptions, xp: ModuleType) -> None:
+    """A Keras model computes in the backend's own arrays: under JAX or
+    PyTorch it cannot run on the TensorFlow tensors of a ``tf.data`` map."""
+    import keras
+
+    backend = keras.config.backend()
+    uses_features = options.pairing != "random" or options.lam == "similarity"
+    if (
+        uses_features
+        and xp.name == "tensorflow"
+        and backend != "tensorflow"
+        and isinstance(options.features, keras.layers.Layer)
+    ):
+        raise ValueError(
+            f"`features=<a Keras model>` cannot run inside tf.data under the {backend!r} "
+            "backend (the model computes in that backend's arrays, the pipeline in TensorFlow "
+            "tensors). Pair inside the model (the layer in the model, PairingModel), use "
+            "features='pooled' or 'histogram', or give WholeSetPairing features computed "
+            "beforehand (an (N, D) array)."
+        )
+
+
 def _numeric(xp: ModuleType, x: Any) -> bool:
     name = xp.dtype_name(x)
     return name != "bool" and name.startswith(("float", "bfloat", "int", "uint"))

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
-from keras_samplepairing.frontend.checks import check_batch
+from keras_samplepairing.frontend.checks import check_batch, check_features_run_here
 from keras_samplepairing.frontend.compiled import CompiledPairing, shared_compiled_pairing
 from keras_samplepairing.frontend.options import PairingOptions
 from keras_samplepairing.frontend.state import SeedStream, Switch, tensorflow_loaded
@@ -137,6 +137,7 @@ class FrontEnd:
         clock_index: Any = None,
     ) -> tuple[dict, Pairing]:
         """Pairs a checked dict of tensors; returns the outputs and the pairing."""
+        check_features_run_here(self.options, xp)  # the batch's own features
         compiled = self.compiled(xp)
         if xp.name != "tensorflow":
             enabled = xp.asarray(self.switch.variable, "bool")

@@ -307,6 +307,31 @@ def the_schedule_switches_a_mapped_layer_and_map():
         assert log.mixed == [0, 1, 0, 1], (type(target).__name__, log.mixed)
 
 
+@check("pipeline")
+def a_features_model_in_tf_data_is_refused_clearly():
+    import tensorflow as tf
+
+    features = keras.Sequential([keras.Input((4, 4, 3)), keras.layers.Flatten()])
+    pairs = tf.data.Dataset.from_tensor_slices((IMAGES, LABELS)).batch(8)
+    attempts = {
+        "layer": lambda: pairs.map(ksp.SamplePairing(pairing="most_similar", features=features)),
+        "map": lambda: pairs.map(ksp.samplepairing_map(pairing="most_similar", features=features)),
+        "stream": lambda: ksp.WholeSetPairing(
+            pairs.unbatch(), in_memory=False, lam="similarity", features=features
+        ),
+    }
+    for name, attempt in attempts.items():
+        try:
+            attempt()
+        except ValueError as error:
+            assert "cannot run inside tf.data under the" in str(error), (name, error)
+        else:
+            raise AssertionError(f"{name}: a Keras features model was accepted in tf.data")
+    # In memory, the set's features are computed once, outside the pipeline.
+    whole = ksp.WholeSetPairing((IMAGES, LABELS), pairing="most_similar", features=features, k=2)
+    next(iter(whole.dataset(8)))
+
+
 @check("pipeline", backends=("jax",))
 def export_serves_the_model_without_the_layer():
     import tensorflow as tf
