@@ -10,6 +10,7 @@ from keras_samplepairing.data import (
     samplepairing_map,
     truncated_model,
 )
+from keras_samplepairing.frontend.options import PairingOptions
 from keras_samplepairing.layers import FeatureSamplePairing, SamplePairing
 from keras_samplepairing.models import PairingModel
 from keras_samplepairing.schedule import SamplePairingSchedule
@@ -19,6 +20,7 @@ __version__ = "0.1.0"
 __all__ = [
     "FeatureSamplePairing",
     "PairingModel",
+    "PairingOptions",
     "PartnerIndex",
     "PartnerIndexRefresh",
     "SamplePairing",

@@ -215,3 +215,13 @@ def test_each_keras_layer_composes_in_tf_data(name, form):
         assert not np.allclose(both, pairing_only)  # the Keras layer took effect
     else:
         assert both.shape[1:3] == (6, 6)  # cropped: the Keras layer took effect
+
+
+def test_a_layer_casts_float_images_as_keras_layers_do_unless_told_not_to():
+    images = tf.cast(HALVES, "float16")
+    assert SamplePairing(seed=0)(images).dtype == "float32"  # the compute dtype
+    kept = SamplePairing(seed=0, autocast=False)(images)
+    assert kept.dtype == "float16"
+    np.testing.assert_array_equal(
+        np.asarray(kept, "float32"), np.asarray(SamplePairing(seed=0)(images), "float32")
+    )

@@ -76,7 +76,8 @@ class SamplePairing(keras.layers.Layer):
     and returned as given. Segmentation masks follow ``label_mode``. Images
     keep their dtype: float images are mixed in their own dtype, integer
     images (uint8) in float32 and rounded to the nearest integer, ties to
-    even.
+    even. Like every Keras layer, the layer first casts float inputs to its
+    compute dtype (``autocast=False`` or ``dtype=`` keeps float16 as given).
 
     Args:
         {options}

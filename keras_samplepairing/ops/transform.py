@@ -149,7 +149,12 @@ def choose_partners(
             )
         candidates = class_candidates(class_ids(labels), options.class_constraint)
     partners, has_partner = select_partners(
-        options.pairing, seed, batch_size, similarity, candidates, options.temperature
+        options.pairing,
+        xp.seed_tensor(seed),
+        batch_size,
+        similarity,
+        candidates,
+        options.temperature,
     )
     pair_similarity = None
     if options.lam == "similarity":
@@ -175,7 +180,9 @@ def draw_pairing(
         The ``Pairing``.
     """
     xp = namespace(images)
-    rate_seed, lam_seed = xp.split_seed(seed, 2)
+    # One seed dtype: TensorFlow's split draws in the seed's dtype, so int32
+    # and int64 seeds of the same value would give different pairings.
+    rate_seed, lam_seed = xp.split_seed(xp.seed_tensor(seed), 2)
     batch_size = xp.shape(images)[0]
     paired = xp.logical_and(choice.has_partner, xp.asarray(enabled, "bool"))
     if options.rate < 1.0:
@@ -204,7 +211,8 @@ def draw_batch_pairing(
     feature_fn: Callable | None = None,
 ) -> Pairing:
     """``choose_partners`` within the batch, then ``draw_pairing``."""
-    partner_seed, draw_seed = namespace(images).split_seed(seed, 2)
+    xp = namespace(images)
+    partner_seed, draw_seed = xp.split_seed(xp.seed_tensor(seed), 2)  # one seed dtype
     choice = choose_partners(partner_seed, images, options, labels, feature_fn)
     return draw_pairing(draw_seed, images, choice, options, enabled)
 

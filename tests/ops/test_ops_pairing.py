@@ -109,3 +109,18 @@ def test_bad_names():
         class_candidates(tf.constant([0, 1]), "other")
     with pytest.raises(ValueError, match="temperature"):
         select_partners("sample", tf.constant([0, 0]), 2, tf.zeros([2, 2]), temperature=0.0)
+
+
+def test_a_seed_draws_the_same_pairing_whatever_its_integer_dtype():
+    from keras_samplepairing import PairingOptions
+    from keras_samplepairing.ops import draw_batch_pairing
+
+    images = tf.constant(np.arange(8 * 2 * 2 * 1, dtype="float32").reshape(8, 2, 2, 1))
+    options = PairingOptions(pairing="most_similar", lam="beta", rate=0.7)
+    drawn = [
+        draw_batch_pairing(seed, images, options)
+        for seed in (tf.constant([1, 2]), tf.constant([1, 2], tf.int64), np.array([1, 2]))
+    ]
+    for other in drawn[1:]:
+        np.testing.assert_array_equal(other.partners, drawn[0].partners)
+        np.testing.assert_array_equal(other.weights, drawn[0].weights)
