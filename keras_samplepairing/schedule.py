@@ -154,9 +154,11 @@ class SamplePairingSchedule(keras.callbacks.Callback):
     fine-tuning epochs. On ImageNet the cycle was counted in images (on for
     300,000, off for 100,000): use ``unit="step"`` and counts in steps.
 
-    Positions are real training steps and epochs: the schedule continues
-    where a resumed ``fit`` (``initial_epoch``, a restored optimizer) starts,
-    and counts every step of a ``steps_per_execution`` call.
+    Positions are real training steps and epochs of this ``fit``: the
+    schedule continues where a resumed ``fit`` (``initial_epoch``) starts,
+    starts over in a new ``fit`` from epoch 0 (a second stage on a trained
+    model), in both units, and counts every step of a ``steps_per_execution``
+    call.
 
     Targets:
 
@@ -319,9 +321,13 @@ class SamplePairingSchedule(keras.callbacks.Callback):
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
         if not self._started:
-            # Resuming with a fresh optimizer: the steps of the epochs before.
-            steps = self._steps_per_epoch() or 0
-            self._start_step = self._start_step or epoch * steps
+            # Steps count from this fit's first epoch, as epochs do: a resumed
+            # fit (initial_epoch) continues, a new fit on a trained model starts
+            # over. The optimizer's counter serves only when the epoch's length
+            # is unknown.
+            steps = self._steps_per_epoch()
+            if steps:
+                self._start_step = epoch * steps
             self._epoch_start_step = self._start_step
             self._started = True
             for clock in self._clocks():

@@ -166,6 +166,23 @@ def test_a_resumed_fit_continues_the_schedule(unit):
     assert history.history["samplepairing"] == pytest.approx([float(s) for s in states])
 
 
+def test_a_new_fit_on_a_trained_model_starts_the_schedule_over_in_both_units():
+    model, recorder = _step_model(with_layer=True)
+    ds = tf.data.Dataset.from_tensors((IMAGES, LABELS)).repeat(2)  # 2 steps an epoch
+    model.fit(ds, epochs=2, verbose=0)  # an earlier stage: 4 optimizer steps
+    recorded = {}
+    for unit, counts in (("epoch", (1, 2, 1, 1)), ("step", (2, 4, 2, 2))):
+        recorder.flags.assign(-np.ones(64, "int32"))
+        recorder.count.assign(0)
+        warmup, on, off, finetune = counts
+        schedule = SamplePairingSchedule(warmup, on, off, finetune, unit=unit)
+        model.fit(ds, epochs=5, verbose=0, callbacks=[schedule])
+        recorded[unit] = recorder.recorded()
+    expected = [schedule_state(e, 1, 2, 1, 1, 5) for e in range(5)]
+    assert recorded["epoch"] == [int(state) for state in expected for _ in range(2)]
+    assert recorded["step"] == recorded["epoch"]
+
+
 @pytest.mark.parametrize("unit", ["epoch", "step"])
 def test_a_prefetched_repeated_map_follows_the_schedule_exactly(unit):
     # The README's setup: one iterator for the whole fit, prefetched far ahead.
