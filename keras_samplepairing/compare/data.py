@@ -223,7 +223,8 @@ def load_npz(path: str) -> ComparisonData:
 
     Images are ``(N, H, W)`` or ``(N, H, W, C)``; labels are integer class
     indices ``(N,)`` in ``[0, K)``. The images' value range is read from the
-    training images (uint8: ``[0, 255]``).
+    training images (uint8: ``[0, 255]``; floats: ``[0, 1]`` when within it,
+    else their min and max).
 
     Raises:
         ValueError: the file is missing, or a key is missing or malformed.
@@ -308,8 +309,9 @@ def check_arrays(
         name: the data's name (for messages and the results file).
         arrays: the four arrays by key.
         value_range: the pixels' range; None reads it from the training
-            images (uint8 or values within [0, 255]: ``(0, 255)``; else their
-            min and max).
+            images: uint8 ``(0, 255)``, floats within [0, 1] ``(0, 1)``, other
+            floats their min and max (never a guessed scale: floats in
+            [0, 1.2] are not taken for [0, 255]).
         split: how the train and test sets were made (recorded).
 
     Returns:
@@ -347,7 +349,7 @@ def check_arrays(
         )
     if value_range is None:
         low, high = float(x_train.min()), float(x_train.max())
-        if raw_train.dtype == np.uint8 or (low >= 0.0 and 1.0 < high <= 255.0):
+        if raw_train.dtype == np.uint8:
             value_range = (0.0, 255.0)
         elif low >= 0.0 and high <= 1.0:
             value_range = (0.0, 1.0)

@@ -124,6 +124,14 @@ def test_npz_is_loaded_and_checked(tmp_path):
         )
     )
     assert unit.value_range == (0.0, 1.0) and unit.image_shape == (6, 6, 3)
+    over = load_data(
+        _npz(
+            tmp_path / "over.npz",
+            x_train=np.linspace(0, 1.2, 720).reshape(20, 6, 6),
+            x_test=np.linspace(0.1, 1.1, 288).reshape(8, 6, 6),
+        )
+    )
+    assert over.value_range == pytest.approx((0.0, 1.2))  # not taken for [0, 255]
     floats = load_data(_npz(tmp_path / "f.npz", y_train=(np.arange(20) % 4).astype(float)))
     assert floats.y_train.dtype == np.int64
 
