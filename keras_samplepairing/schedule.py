@@ -328,6 +328,8 @@ class SamplePairingSchedule(keras.callbacks.Callback):
             steps = self._steps_per_epoch()
             if steps:
                 self._start_step = epoch * steps
+            elif epoch == 0:
+                self._start_step = 0
             self._epoch_start_step = self._start_step
             self._started = True
             for clock in self._clocks():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import tempfile
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -279,10 +280,10 @@ def write_json(path: str, content: Any) -> None:
         with os.fdopen(handle, "w", encoding="utf-8") as file:
             json.dump(content, file, indent=1, ensure_ascii=False, allow_nan=False)
             file.write("\n")
-        # mkstemp makes the file private (0600); results are meant to be shared.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)
+        # mkstemp makes the file private (0600); results are meant to be read
+        # by others: the file's mode so far, or the usual 0644.
+        mode = stat.S_IMODE(os.stat(path).st_mode) if os.path.exists(path) else 0o644
+        os.chmod(temporary, mode)
         os.replace(temporary, path)
     except BaseException:
         if os.path.exists(temporary):

@@ -300,14 +300,16 @@ def _same_data_named_alike(settings: Any, plan: Plan) -> Any:
 
 def _merge_stored_runs(plan: Plan) -> None:
     """Adds the runs another comparison wrote into the same results file
-    since this one read it, so that neither overwrites the other's runs."""
+    since this one read it, so that neither overwrites the other's runs (best
+    effort: a run written between this read and the write is still lost)."""
     try:
         with open(plan.paths["results"], encoding="utf-8") as file:
             stored = json.load(file)
     except (OSError, ValueError):
         return
-    settings = _same_data_named_alike(stored.get("settings"), plan)
-    if stored.get("format") != FORMAT or _differences(settings, plan.settings):
+    if not isinstance(stored, dict) or stored.get("format") != FORMAT:
+        return
+    if _differences(_same_data_named_alike(stored.get("settings"), plan), plan.settings):
         return
     for run in stored.get("runs", []):
         plan.runs.setdefault((run["variant"], int(run["seed"])), run)

@@ -102,15 +102,17 @@ def summarize(values: Sequence[float], confidence: float = CONFIDENCE) -> Summar
 def paired_t_p_value(differences: Sequence[float]) -> float | None:
     """Two-sided p-value of the paired t-test that the mean difference is 0.
 
-    None for fewer than 2 differences. When all differences are equal the
-    t statistic has no spread (common: test errors move in steps of one
-    image), and its limit, p = 0, would call "one image worse on every seed"
-    certain. The exact two-sided sign test answers instead: 1.0 when they are
-    all 0, else ``2 · 0.5^n`` (5 seeds: 0.0625).
+    None for fewer than 2 differences. When all differences are equal (to
+    12 decimals: test errors are counts over the test set, whose differences
+    differ in the last bits) the t statistic has no spread, and its limit,
+    p = 0, would call "one image worse on every seed" certain. The exact
+    two-sided sign test answers instead: 1.0 when they are all 0, else
+    ``2 · 0.5^n`` (5 seeds: 0.0625). With any spread the t-test answers, and
+    can be the smaller of the two.
     """
     from scipy import stats
 
-    array = np.asarray(differences, dtype=np.float64)
+    array = np.round(np.asarray(differences, dtype=np.float64), 12)
     n = int(array.size)
     if n < 2:
         return None

@@ -282,7 +282,8 @@ def select_variants(
                 close = difflib.get_close_matches(name.lower(), VARIANTS, n=1, cutoff=0.6)
                 guesses.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
             raise ValueError(
-                f"`variants`: unknown variant {', '.join(guesses)}; --list shows the "
+                f"`variants`: unknown variant{'s' if len(guesses) > 1 else ''} "
+                f"{', '.join(guesses)}; --list shows the "
                 f"{len(VARIANTS)} names (or use 'all')."
             )
         repeated = sorted({name for name in names if names.count(name) > 1})

@@ -21,7 +21,8 @@ _GAMMA_TRIES = 8
 
 def split_seed(seed: Any, num: int) -> list:
     """Splits one stateless seed into ``num`` independent seeds."""
-    return namespace(seed).split_seed(seed, num)
+    xp = namespace(seed)
+    return xp.split_seed(xp.seed_tensor(seed), num)  # int32 and int64 seeds alike
 
 
 def log_gamma_sample(seed: Any, shape: list, alpha: float) -> Any:

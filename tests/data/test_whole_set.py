@@ -210,9 +210,16 @@ def test_a_keras_layer_augments_the_images_of_a_tuple_or_a_dict():
     for augment in (shift, pipeline):
         x, y = next(iter(pair_with_dataset((IMAGES, DATA["labels"]), B, augment=augment, seed=0)))
         assert np.all(x.numpy() >= 1000.0) and y.shape == (B,)
-    flip = keras.layers.RandomFlip("horizontal", seed=0)  # takes the dict, boxes and all
-    ids, partners = pairs(whole().dataset(B, augment=flip))[0]  # constant images: unchanged
-    assert len(ids) == B and not np.any(ids == partners)
+    # A dict goes to the layer whole (boxes and masks would move with it).
+    ramp = np.tile(np.arange(4.0, dtype="float32")[None, None, :, None], (N, 2, 1, 1))
+    flip = keras.layers.RandomFlip("horizontal", seed=0)
+    data = {"images": ramp, "labels": DATA["labels"]}
+    images = next(iter(WholeSetPairing(data, seed=0).dataset(B, augment=flip)))["images"]
+    rows = images.numpy()[:, 0, :, 0]
+    # Each half of a mix is the ramp or its mirror: the mix is one of them, or flat.
+    possible = [np.arange(4.0), np.arange(4.0)[::-1], np.full(4, 1.5)]
+    assert all(any(np.allclose(row, p) for p in possible) for row in rows)
+    assert not all(np.allclose(row, possible[0]) for row in rows)  # some were flipped
 
 
 def test_streaming_pairs_from_a_shuffled_second_pass():
