@@ -101,6 +101,11 @@ def summary_rows(
     return rows
 
 
+def count_of(count: int, noun: str) -> str:
+    """``1 seed``, ``5 seeds``."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def _percent(value: float) -> str:
     return f"{100.0 * value:.2f}%"
 
@@ -136,7 +141,7 @@ def format_wins(paired: Mapping[str, Any]) -> str:
     (ties noted)."""
     text = f"{paired['wins']}/{paired['n']}"
     if paired["ties"]:
-        text += f" ({paired['ties']} tie{'s' if paired['ties'] > 1 else ''})"
+        text += f" ({count_of(paired['ties'], 'tie')})"
     return text
 
 
@@ -185,7 +190,7 @@ def conclusions(rows: Sequence[Mapping[str, Any]], alpha: float = ALPHA) -> str:
             "runs. Run more seeds (--seeds 5) for intervals and tests."
         )
     survivors = [row for row in tested if row["vs_baseline"]["survives_holm"]]
-    total = f"{len(tested)} comparison{'s' if len(tested) > 1 else ''}"
+    total = count_of(len(tested), "comparison")
     if not survivors:
         return (
             f"No difference from the baseline survives Holm's adjustment over {total} at "
@@ -217,7 +222,7 @@ def notes(
         f"the baseline's mean. Paired wins: seeds where the variant's error is lower than the "
         f"baseline's. p: two-sided paired t-test (the exact sign test where the differences do "
         f"not vary). Holm: whether the difference survives Holm's "
-        f"adjustment over the {comparisons} comparison{'s' if comparisons != 1 else ''} with the "
+        f"adjustment over the {count_of(comparisons, 'comparison')} with the "
         f"baseline at α = {alpha:g} (adjusted p in brackets)."
     )
 

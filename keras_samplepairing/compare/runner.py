@@ -30,6 +30,7 @@ from keras_samplepairing.compare.data import ComparisonData, load_data
 from keras_samplepairing.compare.model import TrainConfig, architecture, steps_per_epoch
 from keras_samplepairing.compare.report import (
     conclusions,
+    count_of,
     markdown_table,
     notes,
     plot_chart,
@@ -253,16 +254,8 @@ def _load_results(plan: Plan) -> None:
     path = plan.paths["results"]
     if not os.path.exists(path):
         return
-    try:
-        with open(path, encoding="utf-8") as file:
-            stored = json.load(file)
-    except (OSError, ValueError) as error:
-        raise ValueError(
-            f"{path} is not a readable results file ({error}); move it away or use another --out."
-        ) from error
-    if not isinstance(stored, dict) or stored.get("format") != FORMAT:
-        raise ValueError(f"{path} is not a results file of this runner (format {FORMAT}).")
-    differences = _differences(_same_data_named_alike(stored.get("settings"), plan), plan.settings)
+    stored = _read_results(path)
+    differences = _settings_differences(stored, plan)
     if differences:
         raise ValueError(
             f"{path} holds runs made with other settings ({'; '.join(differences)}); to resume "
@@ -284,18 +277,30 @@ def _load_results(plan: Plan) -> None:
     plan.stored = stored
 
 
-def _count_of(count: int, noun: str) -> str:
-    return f"{count} {noun}{'' if count == 1 else 's'}"
+def _read_results(path: str) -> dict:
+    """A results file of this runner, read; ValueError if it is not one."""
+    try:
+        with open(path, encoding="utf-8") as file:
+            stored = json.load(file)
+    except (OSError, ValueError) as error:
+        raise ValueError(
+            f"{path} is not a readable results file ({error}); move it away or use another --out."
+        ) from error
+    if not isinstance(stored, dict) or stored.get("format") != FORMAT:
+        raise ValueError(f"{path} is not a results file of this runner (format {FORMAT}).")
+    return stored
 
 
-def _same_data_named_alike(settings: Any, plan: Plan) -> Any:
-    """The stored settings, with the data named as now when it is the same
-    data: ``good.npz`` and ``./good.npz`` are one file."""
+def _settings_differences(stored: dict, plan: Plan) -> list[str]:
+    """How a results file's settings differ from the plan's. The data is
+    named as now when it is the same data: ``good.npz`` and ``./good.npz``
+    are one file."""
+    settings = stored.get("settings")
     ours = plan.settings["data"]
-    stored = settings.get("data") if isinstance(settings, dict) else None
-    if isinstance(stored, dict) and stored.get("fingerprint") == ours["fingerprint"]:
-        return {**settings, "data": {**stored, "data": ours["data"]}}
-    return settings
+    data = settings.get("data") if isinstance(settings, dict) else None
+    if isinstance(data, dict) and data.get("fingerprint") == ours["fingerprint"]:
+        settings = {**settings, "data": {**data, "data": ours["data"]}}
+    return _differences(settings, plan.settings)
 
 
 def _merge_stored_runs(plan: Plan) -> None:
@@ -303,13 +308,10 @@ def _merge_stored_runs(plan: Plan) -> None:
     since this one read it, so that neither overwrites the other's runs (best
     effort: a run written between this read and the write is still lost)."""
     try:
-        with open(plan.paths["results"], encoding="utf-8") as file:
-            stored = json.load(file)
-    except (OSError, ValueError):
+        stored = _read_results(plan.paths["results"])
+    except ValueError:
         return
-    if not isinstance(stored, dict) or stored.get("format") != FORMAT:
-        return
-    if _differences(_same_data_named_alike(stored.get("settings"), plan), plan.settings):
+    if _settings_differences(stored, plan):
         return
     for run in stored.get("runs", []):
         plan.runs.setdefault((run["variant"], int(run["seed"])), run)
@@ -517,10 +519,10 @@ def execute(plan: Plan, verbose: bool = True, stream: TextIO | None = None) -> d
     total = len(plan.variants) * len(plan.seeds)
     subset = f", {plan.per_class} per class" if plan.per_class else ""
     say(
-        f"Comparing {_count_of(len(plan.variants), 'variant')} x "
-        f"{_count_of(len(plan.seeds), 'seed')} on {data.name}{subset} "
+        f"Comparing {count_of(len(plan.variants), 'variant')} x "
+        f"{count_of(len(plan.seeds), 'seed')} on {data.name}{subset} "
         f"({len(data.x_train)} training, {len(data.x_test)} test images, "
-        f"{'x'.join(map(str, data.image_shape))}), {_count_of(plan.config.epochs, 'epoch')}, "
+        f"{'x'.join(map(str, data.image_shape))}), {count_of(plan.config.epochs, 'epoch')}, "
         f"{describe_schedule(plan.settings['schedule'])}."
     )
     left_out = [
@@ -618,8 +620,7 @@ def _finish(plan: Plan, say: Any, first_estimate: float | None) -> dict[str, Any
     schedule = "on/off schedule" if plan.config.schedule else "no schedule"
     title = (
         f"{plan.data.name}{subset}\n{len(plan.data.x_train)} training images, "
-        f"{plan.config.epochs} epochs, {schedule}, {len(plan.seeds)} seed"
-        f"{'s' if len(plan.seeds) > 1 else ''}"
+        f"{plan.config.epochs} epochs, {schedule}, {count_of(len(plan.seeds), 'seed')}"
     )
     plot_chart(rows, errors, paths["chart"], title)
     summary = {
