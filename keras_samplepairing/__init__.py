@@ -1,19 +1,18 @@
 """SamplePairing image augmentation for Keras 3, on every backend."""
 
 from keras_samplepairing import ops
+from keras_samplepairing.callbacks import PartnerIndexRefresh, SamplePairingSchedule
 from keras_samplepairing.data import (
     PartnerIndex,
-    PartnerIndexRefresh,
     SamplePairingMap,
     WholeSetPairing,
     pair_with_dataset,
     samplepairing_map,
     truncated_model,
 )
-from keras_samplepairing.frontend.options import PairingOptions
 from keras_samplepairing.layers import FeatureSamplePairing, SamplePairing
 from keras_samplepairing.models import PairingModel
-from keras_samplepairing.schedule import SamplePairingSchedule
+from keras_samplepairing.ops.options import PairingOptions
 
 __version__ = "0.1.0"
 

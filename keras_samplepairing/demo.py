@@ -19,8 +19,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_samplepairing.callbacks.schedule import SamplePairingSchedule
 from keras_samplepairing.data import WholeSetPairing
-from keras_samplepairing.schedule import SamplePairingSchedule
 
 
 def load_digits_split(subset: int | None, seed: int):

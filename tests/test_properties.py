@@ -5,8 +5,8 @@ import tensorflow as tf
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from keras_samplepairing.frontend.options import PairingOptions
 from keras_samplepairing.ops import sample_pairing
+from keras_samplepairing.ops.options import PairingOptions
 
 OPTIONS = st.fixed_dictionaries(
     {

@@ -7,7 +7,7 @@ import tensorflow as tf
 
 from keras_samplepairing import SamplePairing, SamplePairingSchedule, samplepairing_map
 from keras_samplepairing.ops.namespace import tensorflow_namespace
-from keras_samplepairing.schedule import schedule_state
+from keras_samplepairing.ops.schedule import schedule_state
 from tests.conftest import StepRecorder
 
 IMAGES = np.stack([np.full((4, 4, 1), 10.0 * i, "float32") for i in range(6)])
@@ -84,14 +84,14 @@ def test_toggling_a_tf_data_map():
     ds = tf.data.Dataset.from_tensor_slices((IMAGES, LABELS)).batch(6).map(pair)
     watch = MixedEpochs(recorder)
     schedule = SamplePairingSchedule(warmup=1, on=2, off=1, finetune=1, targets=[pair])
-    traces = pair._front_end.compiled(
+    traces = pair._engine.compiled(
         tensorflow_namespace()
     ).apply_dense.experimental_get_tracing_count()
     model.fit(ds, epochs=6, verbose=0, callbacks=[schedule, watch])
     assert watch.mixed == EXPECTED
     # At most one trace for this batch shape (the compiled function is shared
     # between equal options), however often the schedule switches.
-    apply = pair._front_end.compiled(tensorflow_namespace()).apply_dense
+    apply = pair._engine.compiled(tensorflow_namespace()).apply_dense
     assert apply.experimental_get_tracing_count() - traces <= 1
 
 

@@ -70,7 +70,7 @@ def schedule_steps(epochs: int) -> dict[str, int]:
 
 def schedule_states(epochs: int) -> list[bool]:
     """Whether mixing is on in each epoch under the scaled schedule."""
-    from keras_samplepairing.schedule import schedule_state
+    from keras_samplepairing.ops.schedule import schedule_state
 
     steps = schedule_steps(epochs)
     return [
@@ -444,7 +444,7 @@ def _train_one(
     progress: _RunProgress,
 ) -> dict[str, Any]:
     """Trains one (variant, seed) and returns its record."""
-    from keras_samplepairing.schedule import SamplePairingSchedule
+    from keras_samplepairing.callbacks.schedule import SamplePairingSchedule
 
     keras.utils.set_random_seed(seed)
     setup = build_training(variant, plan.data, seed, plan.config, cache)

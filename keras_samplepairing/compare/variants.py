@@ -36,7 +36,7 @@ from keras_samplepairing.compare.model import (
     build_parts,
     compile_model,
 )
-from keras_samplepairing.frontend.options import PairingOptions
+from keras_samplepairing.ops.options import PairingOptions
 
 KINDS = ("none", "whole-set", "batch", "keras", "feature-layer", "pairing-model")
 # The default comparison: sized so that digits with --per-class 30 and 5
@@ -345,8 +345,8 @@ class ScheduledKerasMix:
     """
 
     def __init__(self, layer: keras.layers.Layer) -> None:
-        from keras_samplepairing.frontend.state import Switch
-        from keras_samplepairing.schedule import ScheduleClock
+        from keras_samplepairing.engine.clock import ScheduleClock
+        from keras_samplepairing.engine.state import Switch
 
         self.layer = layer
         self.enabled = Switch()

@@ -3,13 +3,11 @@ partners from the whole training set."""
 
 from keras_samplepairing.data.index import PartnerIndex
 from keras_samplepairing.data.map import SamplePairingMap, samplepairing_map
-from keras_samplepairing.data.refresh import PartnerIndexRefresh
 from keras_samplepairing.data.set_features import set_features, truncated_model
 from keras_samplepairing.data.whole_set import WholeSetPairing, pair_with_dataset
 
 __all__ = [
     "PartnerIndex",
-    "PartnerIndexRefresh",
     "SamplePairingMap",
     "WholeSetPairing",
     "pair_with_dataset",

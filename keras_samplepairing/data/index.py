@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from keras_samplepairing.ops.pairing import CLASS_CONSTRAINTS
+from keras_samplepairing.ops.partners import CLASS_CONSTRAINTS
 from keras_samplepairing.ops.similarity import SIMILARITIES
 
 INDEX_FORMAT = 1

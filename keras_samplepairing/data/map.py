@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from keras_samplepairing.frontend.front_end import FrontEnd
-from keras_samplepairing.frontend.options import PairingOptions
-from keras_samplepairing.frontend.state import SeedStream, Switch
-from keras_samplepairing.schedule import ScheduleClock
+from keras_samplepairing.engine.clock import ScheduleClock
+from keras_samplepairing.engine.engine import PairingEngine
+from keras_samplepairing.engine.state import SeedStream, Switch
+from keras_samplepairing.ops.options import PairingOptions
 
 
 def _is_index(value: Any) -> bool:
@@ -35,7 +35,7 @@ class SamplePairingMap:
         self.enabled = Switch()
         self.clock = ScheduleClock()
         self.jit_compile = jit_compile
-        self._front_end = FrontEnd(
+        self._engine = PairingEngine(
             self.options, self.stream, self.enabled, jit_compile, clock=self.clock
         )
 
@@ -64,7 +64,7 @@ class SamplePairingMap:
             schedule_index: optional index of the batch in its iterator, which
                 the schedule's clock turns into the step it is trained at.
         """
-        return self._front_end.pair(element, index=seed_index, clock_index=schedule_index)
+        return self._engine.pair(element, index=seed_index, clock_index=schedule_index)
 
 
 def samplepairing_map(

@@ -22,13 +22,13 @@ import numpy as np
 
 from keras_samplepairing.data.index import PartnerIndex, fingerprint
 from keras_samplepairing.data.set_features import set_features
-from keras_samplepairing.frontend.checks import check_features_run_here
-from keras_samplepairing.frontend.front_end import FrontEnd
-from keras_samplepairing.frontend.options import PairingOptions, check_names
-from keras_samplepairing.frontend.state import SeedStream, Switch
+from keras_samplepairing.engine.checks import check_features_run_here
+from keras_samplepairing.engine.clock import ScheduleClock
+from keras_samplepairing.engine.engine import PairingEngine
+from keras_samplepairing.engine.state import SeedStream, Switch
 from keras_samplepairing.ops.namespace import tensorflow_namespace
+from keras_samplepairing.ops.options import PairingOptions, check_names
 from keras_samplepairing.ops.targets import class_ids
-from keras_samplepairing.schedule import ScheduleClock
 
 if TYPE_CHECKING:
     import tensorflow as tf
@@ -188,7 +188,7 @@ class WholeSetPairing:
         self.seed = self.stream.seed
         self.enabled = Switch()
         self.clock = ScheduleClock()
-        self._front_end = FrontEnd(
+        self._engine = PairingEngine(
             self.options, self.stream, self.enabled, jit_compile, clock=self.clock
         )
         self.index = index
@@ -602,8 +602,8 @@ class WholeSetPairing:
     def _mixed(self, pairs: tf.data.Dataset, augment: Any) -> tf.data.Dataset:
         import tensorflow as tf
 
+        from keras_samplepairing.ops.draw import PartnerChoice, batch_features
         from keras_samplepairing.ops.similarity import paired_similarity, unit_similarity
-        from keras_samplepairing.ops.transform import PartnerChoice, batch_features
 
         options, kind = self.options, self._kind
         if augment is not None:
@@ -617,7 +617,7 @@ class WholeSetPairing:
 
         def mix(index: Any, element: tuple) -> Any:
             anchors, partners, meta = self._as_triple(*element)
-            batch, repack, _ = self._front_end.prepare(anchors)
+            batch, repack, _ = self._engine.prepare(anchors)
             partner_batch = {k: partners[k] for k in batch}
             similarity = meta.get("similarity")
             if similarity is None and options.lam == "similarity":
@@ -630,7 +630,7 @@ class WholeSetPairing:
                 similarity = unit_similarity(raw, options.similarity)
             choice = PartnerChoice(tf.range(tf.shape(batch["images"])[0]), meta["has"], similarity)
             seed = tf.random.experimental.stateless_fold_in(meta["seed"], index, alg="philox")
-            outputs, _ = self._front_end.pair_with_partners(
+            outputs, _ = self._engine.pair_with_partners(
                 batch, partner_batch, choice, seed, clock_index=index
             )
             return _from_dict(repack(outputs), kind)

@@ -69,4 +69,4 @@ class FeatureSamplePairing(SamplePairing):
                 "FeatureSamplePairing takes one tensor of hidden features (batch first), got "
                 f"a {type(inputs).__name__}."
             )
-        return self._front_end.pair(inputs, active)
+        return self._engine.pair(inputs, active)

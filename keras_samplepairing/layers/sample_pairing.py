@@ -7,17 +7,17 @@ from typing import Any
 
 import keras
 
-from keras_samplepairing.frontend.front_end import FrontEnd
-from keras_samplepairing.frontend.options import PairingOptions, option_parameters, options_doc
-from keras_samplepairing.frontend.state import SeedStream, Switch, tensorflow_loaded
-from keras_samplepairing.ops.namespace import namespace
-from keras_samplepairing.ops.transform import (
-    Pairing,
+from keras_samplepairing.engine.engine import PairingEngine
+from keras_samplepairing.engine.state import SeedStream, Switch, tensorflow_loaded
+from keras_samplepairing.ops.apply import (
     apply_to_bounding_boxes,
     apply_to_images,
     apply_to_labels,
     apply_to_segmentation_masks,
 )
+from keras_samplepairing.ops.draw import Pairing
+from keras_samplepairing.ops.namespace import namespace
+from keras_samplepairing.ops.options import PairingOptions, option_parameters, options_doc
 
 # Keyword arguments that go to keras.layers.Layer, not to the options.
 LAYER_KWARGS = ("name", "dtype", "trainable", "autocast", "input_shape", "batch_input_shape")
@@ -118,7 +118,7 @@ class SamplePairing(keras.layers.Layer):
         # without retracing or recompiling.
         self.enabled_variable = keras.Variable(True, dtype="bool", trainable=False, name="enabled")
         self.enabled = Switch(self.enabled_variable)
-        self._front_end = FrontEnd(
+        self._engine = PairingEngine(
             self.options,
             SeedStream(seed, self.seed_generator),
             self.enabled,
@@ -201,7 +201,7 @@ class SamplePairing(keras.layers.Layer):
         active = self._active(training)
         if active is False:
             return inputs
-        return self._front_end.pair(inputs, active)
+        return self._engine.pair(inputs, active)
 
     # Keras's split of a random augmentation: draw once, apply to each target.
 
@@ -215,10 +215,10 @@ class SamplePairing(keras.layers.Layer):
         """
         if not training:
             return None
-        batch, _, xp = self._front_end.prepare(data)
-        compiled = self._front_end.compiled(xp)
+        batch, _, xp = self._engine.prepare(data)
+        compiled = self._engine.compiled(xp)
         if seed is None:
-            seed = self._front_end.stream.next_keras()
+            seed = self._engine.stream.next_keras()
         return compiled.draw(
             batch["images"], batch.get("labels"), xp.seed_tensor(xp.asarray(seed)), True
         )

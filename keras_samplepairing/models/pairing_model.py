@@ -8,16 +8,13 @@ from typing import Any
 import keras
 import numpy as np
 
-from keras_samplepairing.frontend.front_end import FrontEnd, batch_namespace
-from keras_samplepairing.frontend.options import PairingOptions
-from keras_samplepairing.frontend.state import SeedStream, Switch
+from keras_samplepairing.engine.engine import PairingEngine, batch_namespace
+from keras_samplepairing.engine.state import SeedStream, Switch
+from keras_samplepairing.ops.apply import apply_to_labels, apply_to_sample_weights
+from keras_samplepairing.ops.draw import Pairing
 from keras_samplepairing.ops.features import flat_features
+from keras_samplepairing.ops.options import PairingOptions
 from keras_samplepairing.ops.targets import is_class_index
-from keras_samplepairing.ops.transform import (
-    Pairing,
-    apply_to_labels,
-    apply_to_sample_weights,
-)
 
 MODEL_KWARGS = ("name", "dtype", "trainable")
 
@@ -91,7 +88,7 @@ class PairingModel(keras.Model):
         self.enabled_variable = keras.Variable(True, dtype="bool", trainable=False, name="enabled")
         self.enabled = Switch(self.enabled_variable)
         hidden = mix_at == "hidden"
-        self._front_end = FrontEnd(
+        self._engine = PairingEngine(
             self.pairing_options,
             SeedStream(seed, self.seed_generator),
             self.enabled,
@@ -125,8 +122,8 @@ class PairingModel(keras.Model):
         # Labels go in only to choose partners by class; the loss mixes them.
         needs_labels = self.pairing_options.class_constraint != "any"
         batch = {"images": x, "labels": labels} if needs_labels else {"images": x}
-        checked, _, xp = self._front_end.prepare(batch)
-        outputs, pairing = self._front_end.pair_batch(checked, xp)
+        checked, _, xp = self._engine.prepare(batch)
+        outputs, pairing = self._engine.pair_batch(checked, xp)
         self._step.pairing = pairing
         return outputs["images"]
 

@@ -2,6 +2,14 @@
 once against an array namespace (TensorFlow, or ``keras.ops`` for JAX and
 PyTorch)."""
 
+from keras_samplepairing.ops.apply import apply_pairing, pairing_info, sample_pairing
+from keras_samplepairing.ops.draw import (
+    Pairing,
+    PartnerChoice,
+    choose_partners,
+    draw_batch_pairing,
+    draw_pairing,
+)
 from keras_samplepairing.ops.features import flat_features, histogram_features, pooled_features
 from keras_samplepairing.ops.mixing import (
     label_weights,
@@ -11,7 +19,7 @@ from keras_samplepairing.ops.mixing import (
     sample_lambda,
 )
 from keras_samplepairing.ops.namespace import namespace
-from keras_samplepairing.ops.pairing import (
+from keras_samplepairing.ops.partners import (
     class_candidates,
     random_partners,
     scored_partners,
@@ -27,16 +35,6 @@ from keras_samplepairing.ops.similarity import (
     to_distributions,
 )
 from keras_samplepairing.ops.targets import class_ids, mix_labels, one_hot_labels
-from keras_samplepairing.ops.transform import (
-    Pairing,
-    PartnerChoice,
-    apply_pairing,
-    choose_partners,
-    draw_batch_pairing,
-    draw_pairing,
-    pairing_info,
-    sample_pairing,
-)
 
 __all__ = [
     "Pairing",

@@ -9,6 +9,7 @@ import pytest
 import tensorflow as tf
 
 from keras_samplepairing.__main__ import main as cli
+from keras_samplepairing.callbacks.schedule import SamplePairingSchedule
 from keras_samplepairing.compare import compare, describe_variants, main, prepare
 from keras_samplepairing.compare import runner as runner_module
 from keras_samplepairing.compare.data import check_arrays, load_data
@@ -20,7 +21,6 @@ from keras_samplepairing.compare.variants import (
     build_training,
     select_variants,
 )
-from keras_samplepairing.schedule import SamplePairingSchedule
 
 PNG = b"\x89PNG\r\n\x1a\n"
 

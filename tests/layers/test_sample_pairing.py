@@ -309,7 +309,7 @@ def test_the_same_seed_pairs_alike_with_and_without_xla(options):
 def test_every_option_is_in_the_signature_the_docstring_and_the_config():
     import inspect
 
-    from keras_samplepairing.frontend.options import PairingOptions
+    from keras_samplepairing.ops.options import PairingOptions
 
     names = PairingOptions.names()
     signature = inspect.signature(SamplePairing.__init__).parameters

@@ -198,5 +198,5 @@ def test_a_layer_with_a_features_model_compiles_once():
     images = np.random.default_rng(2).uniform(0, 255, (8, 4, 4, 3)).astype("float32")
     for _ in range(3):
         layer(images)
-    compiled = layer._front_end.compiled(tensorflow_namespace())
+    compiled = layer._engine.compiled(tensorflow_namespace())
     assert compiled.draw.experimental_get_tracing_count() == 1

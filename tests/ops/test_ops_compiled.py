@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_samplepairing.frontend.compiled import shared_compiled_pairing
-from keras_samplepairing.frontend.options import PairingOptions
+from keras_samplepairing.engine.compiled import shared_compiled_pairing
 from keras_samplepairing.ops.namespace import tensorflow_namespace
+from keras_samplepairing.ops.options import PairingOptions
 
 SHAPE = (8, 16, 16, 3)
 RESULT = re.compile(r"^\s*(?:ROOT )?%\S+ = \w+\[([\d,]*)\]\S* ([\w-]+)\(")

@@ -2,7 +2,6 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_samplepairing.frontend.options import PairingOptions
 from keras_samplepairing.ops import (
     lambda_from_similarity,
     mix,
@@ -10,7 +9,8 @@ from keras_samplepairing.ops import (
     sample_lambda,
     sample_pairing,
 )
-from keras_samplepairing.ops.pairing import random_partners
+from keras_samplepairing.ops.options import PairingOptions
+from keras_samplepairing.ops.partners import random_partners
 from keras_samplepairing.ops.random import split_seed
 
 PARTNERS = tf.constant([2, 0, 3, 1])

@@ -5,8 +5,8 @@ import pytest
 import tensorflow as tf
 
 from keras_samplepairing import SamplePairing, samplepairing_map
-from keras_samplepairing.frontend.options import PairingOptions
 from keras_samplepairing.ops import sample_pairing
+from keras_samplepairing.ops.options import PairingOptions
 
 
 def test_channel_mixing_uses_one_lambda_per_channel():

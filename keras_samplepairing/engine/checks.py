@@ -11,9 +11,9 @@ from __future__ import annotations
 from types import ModuleType
 from typing import Any
 
-from keras_samplepairing.frontend.options import PairingOptions
 from keras_samplepairing.ops.boxes import check_boxes
 from keras_samplepairing.ops.masks import check_masks
+from keras_samplepairing.ops.options import PairingOptions
 from keras_samplepairing.ops.targets import index_shaped, is_class_index, one_class_per_row
 
 

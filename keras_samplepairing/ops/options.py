@@ -18,7 +18,7 @@ from typing import Any
 
 from keras_samplepairing.ops.boxes import BOX_FORMATS
 from keras_samplepairing.ops.mixing import LAMBDA_STRATEGIES, MIXINGS
-from keras_samplepairing.ops.pairing import CLASS_CONSTRAINTS, PAIRINGS
+from keras_samplepairing.ops.partners import CLASS_CONSTRAINTS, PAIRINGS
 from keras_samplepairing.ops.similarity import SIMILARITIES
 from keras_samplepairing.ops.targets import LABEL_MODES
 

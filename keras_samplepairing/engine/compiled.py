@@ -16,15 +16,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from keras_samplepairing.frontend.options import PairingOptions
-from keras_samplepairing.ops.transform import (
+from keras_samplepairing.ops.apply import apply_pairing, apply_to_bounding_boxes
+from keras_samplepairing.ops.draw import (
     Pairing,
     PartnerChoice,
-    apply_pairing,
-    apply_to_bounding_boxes,
     draw_batch_pairing,
     draw_pairing,
 )
+from keras_samplepairing.ops.options import PairingOptions
 
 
 def _split_ragged_boxes(batch: dict, xp: Any) -> tuple[dict, dict | None]:

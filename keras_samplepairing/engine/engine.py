@@ -14,13 +14,13 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
-from keras_samplepairing.frontend.checks import check_batch, check_features_run_here
-from keras_samplepairing.frontend.compiled import CompiledPairing, shared_compiled_pairing
-from keras_samplepairing.frontend.options import PairingOptions
-from keras_samplepairing.frontend.state import SeedStream, Switch, tensorflow_loaded
-from keras_samplepairing.frontend.structure import unpack
+from keras_samplepairing.engine.checks import check_batch, check_features_run_here
+from keras_samplepairing.engine.compiled import CompiledPairing, shared_compiled_pairing
+from keras_samplepairing.engine.state import SeedStream, Switch, tensorflow_loaded
+from keras_samplepairing.engine.structure import unpack
+from keras_samplepairing.ops.draw import Pairing, PartnerChoice
 from keras_samplepairing.ops.namespace import namespace, tensorflow_namespace
-from keras_samplepairing.ops.transform import Pairing, PartnerChoice
+from keras_samplepairing.ops.options import PairingOptions
 
 
 def _first_leaf(inputs: Any) -> Any:
@@ -46,7 +46,7 @@ def batch_namespace(inputs: Any) -> ModuleType:
 def _gate_fn(enabled: Any, state: Any, index: Any = None) -> Any:
     import tensorflow as tf
 
-    from keras_samplepairing.schedule import clock_enabled
+    from keras_samplepairing.engine.clock import clock_enabled
 
     return tf.logical_and(enabled, clock_enabled(state, index))
 
@@ -62,7 +62,7 @@ def _gate(*args: Any) -> Any:
     return _compiled_gate()(*args)
 
 
-class FrontEnd:
+class PairingEngine:
     """Pairs batches for one owner (a layer, a map function or a model).
 
     Args:
