@@ -16,7 +16,7 @@ import numpy as np
 import tensorflow as tf
 
 import keras_samplepairing as ksp
-from keras_samplepairing.data import index as index_module
+from keras_samplepairing.data import index_search as index_module
 from keras_samplepairing.data.index import PartnerIndex
 
 
