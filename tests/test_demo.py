@@ -10,7 +10,9 @@ import tensorflow as tf
 
 from keras_samplepairing.__main__ import main as cli
 from keras_samplepairing.__main__ import program_name
-from keras_samplepairing.demo import load_digits_split, main, recipe
+from keras_samplepairing.compare.datasets import load_digits_split
+from keras_samplepairing.compare.training import scaled_schedule as recipe
+from keras_samplepairing.demo import main
 
 
 def test_demo_writes_every_file_and_the_model_serves(tmp_path, capsys):

@@ -6,7 +6,7 @@ import struct
 import numpy as np
 import pytest
 
-from keras_samplepairing.compare.data import (
+from keras_samplepairing.compare.datasets import (
     FASHION_MNIST_FILES,
     load_data,
     load_fashion_mnist,
