@@ -317,8 +317,9 @@ def check_model(
 
 
 def _named_layer(model: keras.Model, name: str, argument: str, image_shape: tuple) -> Any:
+    _check_rewirable(model)
     try:
-        return functional(model, image_shape).get_layer(name)
+        return model.get_layer(name)
     except ValueError as error:
         names = [layer.name for layer in model.layers]
         raise ValueError(
@@ -326,27 +327,33 @@ def _named_layer(model: keras.Model, name: str, argument: str, image_shape: tupl
         ) from error
 
 
-def functional(model: keras.Model, image_shape: tuple) -> keras.Model:
-    """``model`` as a functional model sharing its layers (a Sequential model
-    is called layer by layer on a new input).
-
-    Raises:
-        ValueError: a subclassed model, whose layers cannot be rewired.
-    """
+def _check_rewirable(model: keras.Model) -> None:
+    """Refuses a subclassed model, whose layers cannot be rewired."""
     import keras
 
     if isinstance(model, keras.Sequential):
-        inputs = keras.Input(tuple(image_shape), name="images")
-        x = inputs
-        for layer in model.layers:
-            x = layer(x)
-        return keras.Model(inputs, x)
-    if not hasattr(model, "_operations") or not hasattr(model, "inputs") or not model.inputs:
+        return
+    if not hasattr(model, "_operations") or not getattr(model, "inputs", None):
         raise ValueError(
             "`split_layer`/`feature_layer` need a functional or Sequential model; a subclassed "
             "model's layers cannot be rewired."
         )
-    return model
+
+
+def _input(model: keras.Model) -> Any:
+    """A functional model's input: the tensor itself when there is one (a list
+    of one would make Keras warn at every call with a tensor)."""
+    return model.inputs[0] if len(model.inputs) == 1 else model.inputs
+
+
+def _sequential(layers: list, input_shape: tuple) -> keras.Model:
+    import keras
+
+    return keras.Sequential([keras.Input(tuple(input_shape)), *layers])
+
+
+def _position(model: keras.Model, layer_name: str) -> int:
+    return [layer.name for layer in model.layers].index(layer_name)
 
 
 def with_layer_after(
@@ -355,7 +362,10 @@ def with_layer_after(
     """``model`` with ``layer`` inserted after ``layer_name``, sharing its weights."""
     import keras
 
-    model = functional(model, image_shape)
+    _check_rewirable(model)
+    if isinstance(model, keras.Sequential):
+        cut = _position(model, layer_name) + 1
+        return _sequential([*model.layers[:cut], layer, *model.layers[cut:]], image_shape)
 
     def call(original: Any, *args: Any, **kwargs: Any) -> Any:
         output = original(*args, **kwargs)
@@ -374,24 +384,33 @@ def split_at(
     """
     import keras
 
-    model = functional(model, image_shape)
-    cut = model.get_layer(layer_name).output
+    _check_rewirable(model)
+    if isinstance(model, keras.Sequential):
+        cut = _position(model, layer_name) + 1
+        encoder = _sequential(model.layers[:cut], image_shape)
+        return encoder, _sequential(model.layers[cut:], encoder.output_shape[1:])
+    middle = model.get_layer(layer_name).output
     try:
-        head = keras.Model(cut, model.outputs[0])
+        head = keras.Model(middle, model.outputs[0])
     except ValueError as error:
         raise ValueError(
             f"`split_layer`: the model cannot be cut after {layer_name!r}: a connection passes "
             f"around it ({error}); name a layer that every later layer depends on."
         ) from error
-    return keras.Model(model.inputs, cut), head
+    return keras.Model(_input(model), middle), head
 
 
 def truncated_features(model: keras.Model, layer_name: str, image_shape: tuple) -> keras.Model:
     """The model up to ``layer_name`` (sharing weights): the features of the
     model being trained."""
+    import keras
+
     from keras_samplepairing import truncated_model
 
-    return truncated_model(functional(model, image_shape), layer_name)
+    _check_rewirable(model)
+    if isinstance(model, keras.Sequential):
+        return _sequential(model.layers[: _position(model, layer_name) + 1], image_shape)
+    return truncated_model(model, layer_name)
 
 
 def build_model(
