@@ -184,17 +184,17 @@ def check_stored(path: str, stored: dict, plan: Any) -> None:
     """
     ours = plan_content(plan)
     advice = "to resume it, use the same settings; to start over, use another --out or delete it"
-    changed = differences(_same_data(stored.get("settings"), ours["settings"]), ours["settings"])
-    if changed:
-        raise ValueError(
-            f"{path} holds runs made with other settings ({'; '.join(changed)}); {advice}."
-        )
     before = sorted(stored.get("grid") or {})
     if before != sorted(ours["grid"]):
         shown = ", ".join(before) or "none"
         raise ValueError(
             f"{path} holds a comparison whose grid varies {shown}, not "
             f"{', '.join(sorted(ours['grid'])) or 'nothing'}; {advice}."
+        )
+    changed = differences(_same_data(stored.get("settings"), ours["settings"]), ours["settings"])
+    if changed:
+        raise ValueError(
+            f"{path} holds runs made with other settings ({'; '.join(changed)}); {advice}."
         )
     for label, cell in ours["cells"].items():
         old = (stored.get("cells") or {}).get(label)

@@ -85,6 +85,7 @@ def _train_one(plan: Plan, variant: Any, seed: int, cache: dict, progress: Any) 
     cell = progress.cell
     config = cell.config
     data = plan.training_data(cell, seed)
+    keras.utils.clear_session()  # the last run's models and functions go
     keras.utils.set_random_seed(seed)
     setup = build_training(variant, data, seed, config, cache)
     train = setup.train
@@ -188,11 +189,8 @@ def train_run(
         progress_args: ``run_progress``'s other arguments.
         stream: where the run's progress line goes (None: nowhere).
     """
-    import keras
-
     cell = plan.cell(run.cell)
     variant = plan.variant(run.variant)
-    keras.utils.clear_session()
     started = time.perf_counter()
     progress = run_progress(run_started=started, stream=stream, **progress_args)
     progress.cell = cell
