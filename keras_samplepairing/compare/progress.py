@@ -267,7 +267,8 @@ def announce(plan: Any, pending: list, say: Callable[[str], None]) -> None:
 
 def run_label(position: int, total: int, run: Any, width: int, plan: Any) -> str:
     """``[ 3/24] paper  seed 1`` (the cell first, in a grid)."""
-    cell = f"{run.cell}  " if len(plan.cells) > 1 else ""
+    cells = [cell.label for cell in plan.cells]
+    cell = f"{run.cell:{max(map(len, cells))}s}  " if len(cells) > 1 else ""
     return f"[{position:>{len(str(total))}}/{total}] {cell}{run.variant:{width}s} seed {run.seed}"
 
 

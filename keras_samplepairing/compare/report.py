@@ -286,12 +286,13 @@ def notes(
         if list(seeds) == list(range(seeds[0], seeds[-1] + 1)) and len(seeds) > 1
         else f"seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))}"
     )
+    trained = count_of(epochs, "epoch") if isinstance(epochs, int) else f"{epochs} epochs"
     over = f"the {count_of(comparisons, 'comparison')} with the baseline"
     if cells > 1:
         over += f" in all {cells} cells of the grid (each cell against its own baseline)"
     return (
         f"Test error: the share of the {test_images} test images misclassified after the final "
-        f"epoch ({epochs} epochs; never the best epoch), mean over {shown}. {level} CI: "
+        f"epoch ({trained}; never the best epoch), mean over {shown}. {level} CI: "
         "t-interval over seeds (n/a with one seed); '(cut)' marks one that passes 0% or 100% "
         "and is shown cut there (few seeds: very wide). Δ: mean paired difference, variant − "
         f"baseline seed by seed, in percentage points ± its {level} t-interval, and relative to "

@@ -299,7 +299,7 @@ class RunsFile:
             parts.append(f"shard-{index}-of-{count}")
         if tag:
             parts.append(tag)
-        name = "-".join("".join(c if c.isalnum() or c in "._" else "_" for c in p) for p in parts)
+        name = "-".join("".join(c if c.isalnum() or c in "._-" else "_" for c in p) for p in parts)
         self.path = os.path.join(plan.out, RUNS_FOLDER, f"{name}.json")
         self.plan = plan
         self.runs: list[dict] = []
