@@ -11,7 +11,7 @@ import dataclasses
 from typing import Any
 
 from keras_samplepairing.compare.data import ComparisonData
-from keras_samplepairing.compare.models import split_at, truncated_features, with_layer_after
+from keras_samplepairing.compare.rewiring import split_at, truncated_features, with_layer_after
 from keras_samplepairing.compare.training import TrainConfig, compile_model, schedule_states
 from keras_samplepairing.compare.variants import Variant
 

@@ -21,9 +21,8 @@ from keras_samplepairing.compare.models import (
     build_model,
     check_model,
     model_choice,
-    split_at,
-    with_layer_after,
 )
+from keras_samplepairing.compare.rewiring import split_at, with_layer_after
 from keras_samplepairing.compare.stats import holm
 from keras_samplepairing.compare.training import (
     TrainConfig,
