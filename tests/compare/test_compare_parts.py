@@ -175,3 +175,19 @@ def test_holm_and_the_comparison_take_numpy_numbers():
     assert adjusted["b"] == (pytest.approx(0.04), True)
     with pytest.raises(ValueError, match="p-value of 'x'"):
         holm({"x": np.float32("nan")})
+
+
+def test_the_comparison_never_imports_the_demo():
+    import ast
+    import pathlib
+
+    import keras_samplepairing.compare as package
+
+    for path in pathlib.Path(package.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = []
+            if isinstance(node, ast.ImportFrom):
+                names = [node.module or ""] + [f"{node.module}.{a.name}" for a in node.names]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            assert not [n for n in names if n.startswith("keras_samplepairing.demo")], path.name
