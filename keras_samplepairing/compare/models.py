@@ -136,7 +136,7 @@ def resnet(image_shape: tuple, num_classes: int, value_range: tuple = (0.0, 255.
 _BUILDERS: dict[str, Callable] = {"compact": compact, "wide": wide, "resnet": resnet}
 # Time per epoch relative to compact (digits, 300 images, 2 CPU cores): the
 # first estimate scales by it until a run of the model has been timed.
-_COSTS = {"compact": 1.0, "wide": 2.0, "resnet": 2.5}
+_COSTS = {"compact": 1.0, "wide": 2.2, "resnet": 4.5}
 
 
 def architecture(image_shape: tuple[int, int, int], num_classes: int) -> str:

@@ -15,6 +15,7 @@ import multiprocessing
 import os
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 # The worker's state (one comparison per worker process).
@@ -33,9 +34,9 @@ def start_worker(plan: Any, threads: int, quiet: bool) -> None:
     from keras_samplepairing.compare.runner import configure_threads
 
     if quiet:
-        import tensorflow as tf
+        from keras_samplepairing.compare.quiet import import_tensorflow_quietly
 
-        tf.get_logger().setLevel("ERROR")
+        import_tensorflow_quietly()
     configure_threads(threads)
     plan.threads = threads
     _STATE.update(plan=plan, writer=RunsFile(plan, tag=f"job-{os.getpid()}"), caches={})
@@ -99,7 +100,18 @@ def run_in_workers(
         left_runs = set(pending)
         for position, future in enumerate(as_completed(futures), start=1):
             run = futures[future]
-            record = future.result()
+            try:
+                record = future.result()
+            except BrokenProcessPool as error:
+                # A worker died (out of memory, a crash in native code): the
+                # runs it and the others had not finished are not recorded,
+                # and are run again when the command is.
+                say(
+                    f"A worker process died ({error}); {len(left_runs)} runs are not done: run "
+                    "the same command again to do them."
+                )
+                pool.shutdown(wait=False, cancel_futures=True)
+                break
             plan.runs[run] = record
             left_runs.discard(run)
             if record.get("status") != "failed":
