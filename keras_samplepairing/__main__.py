@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> object:
         sys.exit(f"{program}: unknown command {argv[0]!r}; try: {program} --help")
     module_name, _, loads_tensorflow = COMMANDS[argv[0]]
     if loads_tensorflow:
-        from keras_samplepairing.compare.quiet import quiet_tensorflow
+        from keras_samplepairing.compare.tensorflow_setup import quiet_tensorflow
 
         quiet_tensorflow()
     module = importlib.import_module(module_name)

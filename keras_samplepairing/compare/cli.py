@@ -218,16 +218,14 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> dict | None:
     if args.list:
         print(listing())
         return None
-    from keras_samplepairing.compare.quiet import quiet_tensorflow
+    from keras_samplepairing.compare.tensorflow_setup import configure_threads, quiet_tensorflow
 
-    quiet_tensorflow()
+    quiet_tensorflow()  # before anything imports TensorFlow
     from keras_samplepairing.compare.plan import prepare
-    from keras_samplepairing.compare.runner import configure_threads, execute
+    from keras_samplepairing.compare.runner import execute
 
     values: dict[str, Any] = {name: getattr(args, name) for name in ARGUMENTS}
     try:
-        if args.fixed_subset and args.per_class is None:
-            raise ValueError("`fixed_subset` needs `per_class` (the subset's size per class).")
         configure_threads(args.threads)  # before anything starts TensorFlow
         plan = prepare(
             schedule=False if args.no_schedule else None,

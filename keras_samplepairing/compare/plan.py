@@ -92,6 +92,13 @@ class Plan:
         state["_subsets"] = {}  # rebuilt on demand in a worker
         return state
 
+    def threads_per_run(self) -> int:
+        """TensorFlow's threads per run: ``threads``, else the cores divided
+        among ``jobs`` (TensorFlow's default, all cores, for one job). A run
+        is reproducible given its seed and this number."""
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+        return self.threads or max(1, (cores or 1) // self.jobs)
+
     @property
     def per_class(self) -> int | None:
         """The training subset's size per class, when every cell shares one."""
@@ -292,6 +299,8 @@ def prepare(
     recipe = {k: defaults[k] if v is None else v for k, v in given.items()}
     loaded = load_data(data)
     cells = expand_cells(recipe, grid_values, split_layer, feature_layer)
+    if fixed_subset and all(cell.per_class is None for cell in cells):
+        raise ValueError("`fixed_subset` needs `per_class` (the subset's size per class).")
     chosen = first_variants(cells, variants, loaded)
     for cell in cells:
         where = f"`grid` {cell.label}: " if cell.label else ""

@@ -256,6 +256,13 @@ def announce(plan: Any, pending: list, say: Callable[[str], None]) -> None:
     if len(pending) < total:
         shard = f" (shard {plan.shard[0]}/{plan.shard[1]})" if plan.shard[1] > 1 else ""
         say(f"Resuming {plan.out}{shard}: {total - len(pending)} of {total} runs are done.")
+    threads = {r.get("threads") for r in plan.runs.values() if r.get("threads") is not None}
+    if pending and threads - {plan.threads_per_run()}:
+        say(
+            f"Note: runs already done used {', '.join(map(str, sorted(threads)))} TensorFlow "
+            f"thread(s) per run, these use {plan.threads_per_run()}: a seed's numbers differ in "
+            "the last digits between thread counts (--threads fixes it)."
+        )
     before = plan.stored.get("environment")
     software = environment()
     if pending and before and differences(before, software):

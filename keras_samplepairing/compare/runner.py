@@ -28,29 +28,9 @@ from keras_samplepairing.compare.progress import (
     sized_run,
 )
 from keras_samplepairing.compare.results import RunsFile
+from keras_samplepairing.compare.tensorflow_setup import configure_threads, no_retracing_warnings
 
-__all__ = ["compare", "configure_threads", "error_on_test_set", "execute"]
-
-
-def configure_threads(threads: int | None) -> int:
-    """Sets TensorFlow's threads per op (intra and inter) before it starts.
-
-    Args:
-        threads: threads, or None to leave TensorFlow's default (all cores).
-
-    Returns:
-        The intra-op threads in force (0: TensorFlow's default).
-    """
-    import tensorflow as tf
-
-    threading = tf.config.threading
-    if threads is not None and threading.get_intra_op_parallelism_threads() != threads:
-        try:
-            threading.set_intra_op_parallelism_threads(threads)
-            threading.set_inter_op_parallelism_threads(threads)
-        except RuntimeError:  # TensorFlow already started in this process
-            pass
-    return threading.get_intra_op_parallelism_threads()
+__all__ = ["compare", "error_on_test_set", "execute"]
 
 
 def error_on_test_set(model: Any, data: Any) -> float:
@@ -134,7 +114,7 @@ def _train_one(plan: Plan, variant: Any, seed: int, cache: dict, progress: Any) 
         "train_loss": [round(v, 6) for v in losses],
         "mixing_on": pairing,
         "variant_settings": normal(variant.describe()),
-        "threads": plan.threads,
+        "threads": plan.threads_per_run(),
         "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),
     }
     refreshed = [getattr(c, "refreshed", None) for c in setup.callbacks]
@@ -247,7 +227,8 @@ def execute(
 
             run_in_workers(plan, pending, sized, estimate, first, say)
         else:
-            _run_here(plan, pending, sized, estimate, first, say, stream if verbose else None)
+            with no_retracing_warnings():
+                _run_here(plan, pending, sized, estimate, first, say, stream if verbose else None)
     return finish(plan, say, first[0] if first else None)
 
 

@@ -22,19 +22,14 @@ from typing import Any
 _STATE: dict[str, Any] = {}
 
 
-def default_threads(jobs: int) -> int:
-    """Threads per run for ``jobs`` runs at once: the cores divided among them."""
-    return max(1, (os.cpu_count() or 1) // jobs)
-
-
 def start_worker(plan: Any, threads: int, quiet: bool) -> None:
     """A worker's initializer: TensorFlow's threads (and quiet, as the parent
     is), then the comparison."""
     from keras_samplepairing.compare.results import RunsFile
-    from keras_samplepairing.compare.runner import configure_threads
+    from keras_samplepairing.compare.tensorflow_setup import configure_threads
 
     if quiet:
-        from keras_samplepairing.compare.quiet import import_tensorflow_quietly
+        from keras_samplepairing.compare.tensorflow_setup import import_tensorflow_quietly
 
         import_tensorflow_quietly()
     configure_threads(threads)
@@ -83,7 +78,7 @@ def run_in_workers(
     from keras_samplepairing.compare.progress import clock, run_line
     from keras_samplepairing.compare.runner import calibrate_from_record
 
-    threads = plan.threads or default_threads(plan.jobs)
+    threads = plan.threads_per_run()
     # The workers inherit the environment: as quiet as this process.
     quiet = tf.get_logger().getEffectiveLevel() >= logging.ERROR
     say(f"Running {plan.jobs} at once, {threads} TensorFlow thread(s) each.")

@@ -100,10 +100,20 @@ def test_a_run_whose_loss_is_nan_fails_alone(tmp_path):
     assert run["status"] == "failed" and run["error"].startswith("TrainingError")
 
 
+ARGUMENTS = {
+    "per_class": 2,
+    "seeds": 1,
+    "epochs": 1,
+    "schedule": False,
+    "variants": "mixup",
+    "grid": ["augment=none,pixel-shift"],
+}
+
+
 def _comparison(out, *extra):
     command = [sys.executable, "-m", "keras_samplepairing", "compare", "--per-class", "2"]
     command += ["--seeds", "1", "--epochs", "1", "--no-schedule", "--variants", "mixup"]
-    command += ["--grid", "augment=none,pixel-shift", "--threads", "1", "--out", str(out)]
+    command += ["--grid", "augment=none,pixel-shift", "--out", str(out)]
     return subprocess.Popen(
         [*command, *extra],
         cwd=ROOT,
@@ -116,35 +126,27 @@ def _comparison(out, *extra):
 
 def test_two_shards_at_once_give_the_table_of_one_process(tmp_path):
     """Shard 1/2 in one process and shard 2/2 in --jobs 2 workers, at the same
-    time into one folder, give the runs and table of one process (one thread
-    per run in all)."""
-    started = [
-        _comparison(tmp_path / "shared", "--shard", "1/2"),
-        _comparison(tmp_path / "shared", "--shard", "2/2", "--jobs", "2"),
-        _comparison(tmp_path / "one"),
+    time into one folder, give the runs and table of one process: this one,
+    with TensorFlow's default threads, which the shards are given."""
+    alone = prepare(out=str(tmp_path / "one"), **ARGUMENTS)
+    threads = str(alone.threads_per_run())
+    shards = [
+        _comparison(tmp_path / "shared", "--shard", "1/2", "--threads", threads),
+        _comparison(tmp_path / "shared", "--shard", "2/2", "--jobs", "2", "--threads", threads),
     ]
+    made = {"one": execute(alone, verbose=False)}  # meanwhile, here
     printed = []
-    for process in started:
+    for process in shards:
         out, err = process.communicate(timeout=600)
         assert process.returncode == 0, err
         printed.append(out)
-    assert "Running 2 at once, 1 TensorFlow thread(s) each." in printed[1]
+    assert f"Running 2 at once, {threads} TensorFlow thread(s) each." in printed[1]
     files = sorted(path.name for path in (tmp_path / "shared" / "runs").iterdir())
     assert [name for name in files if "shard-1-of-2" in name and "job" not in name]
     assert [name for name in files if "shard-2-of-2-job-" in name]  # each worker its own
-    arguments = {
-        "per_class": 2,
-        "seeds": 1,
-        "epochs": 1,
-        "schedule": False,
-        "variants": "mixup",
-        "grid": ["augment=none,pixel-shift"],
-    }
-    made = {}
-    for name in ("shared", "one"):
-        plan = prepare(out=str(tmp_path / name), **arguments)
-        assert plan.pending() == []
-        made[name] = execute(plan, verbose=False, run=False)  # the table from all files
+    shared = prepare(out=str(tmp_path / "shared"), **ARGUMENTS)
+    assert shared.pending() == []
+    made["shared"] = execute(shared, verbose=False, run=False)  # the table from all files
     timing = ("time_per_run_s", "time_total_s")
     rows = {
         name: {
@@ -156,7 +158,8 @@ def test_two_shards_at_once_give_the_table_of_one_process(tmp_path):
     assert rows["shared"] == rows["one"] and len(rows["one"]) == 2
     runs = {
         name: {
-            (r["cell"], r["variant"]): (r["test_error"], r["train_loss"]) for r in result["runs"]
+            (r["cell"], r["variant"]): (r["test_error"], r["train_loss"], r["threads"])
+            for r in result["runs"]
         }
         for name, result in made.items()
     }

@@ -1,10 +1,14 @@
-"""The package's commands stay quiet unless the user asks: TensorFlow's
-start-up lines hidden, a user's own ``TF_CPP_MIN_LOG_LEVEL`` respected."""
+"""How the comparison's processes start TensorFlow: with the threads asked
+for, and quietly (the package's commands stay quiet unless the user asks:
+TensorFlow's start-up lines hidden, a user's own ``TF_CPP_MIN_LOG_LEVEL``
+respected)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+from collections.abc import Iterator
 
 
 def quiet_tensorflow() -> None:
@@ -52,3 +56,45 @@ def import_tensorflow_quietly() -> None:
     # Every run of a comparison builds a new model, which TensorFlow takes for
     # needless retracing and warns about.
     tf.get_logger().setLevel("ERROR")
+
+
+def configure_threads(threads: int | None) -> int:
+    """Sets TensorFlow's threads per op (intra and inter) before it starts.
+
+    Args:
+        threads: threads, or None to leave TensorFlow's default (all cores).
+
+    Returns:
+        The intra-op threads in force (0: TensorFlow's default).
+    """
+    import tensorflow as tf
+
+    threading = tf.config.threading
+    if threads is not None and threading.get_intra_op_parallelism_threads() != threads:
+        try:
+            threading.set_intra_op_parallelism_threads(threads)
+            threading.set_inter_op_parallelism_threads(threads)
+        except RuntimeError:  # TensorFlow already started in this process
+            pass
+    return threading.get_intra_op_parallelism_threads()
+
+
+@contextlib.contextmanager
+def no_retracing_warnings() -> Iterator[None]:
+    """Every run builds a new model, whose train function TensorFlow counts
+    as a retracing of the last one's and warns about: a false alarm here."""
+    import logging
+
+    import tensorflow as tf
+
+    class Retracing(logging.Filter):
+        def filter(self, record: logging.LogRecord) -> bool:
+            return "triggered tf.function retracing" not in record.getMessage()
+
+    quiet = Retracing()
+    logger = tf.get_logger()
+    logger.addFilter(quiet)
+    try:
+        yield
+    finally:
+        logger.removeFilter(quiet)
