@@ -114,6 +114,10 @@ def run_in_workers(
                     calibrate_from_record(estimate, sized[run], record)
                     left = estimate.left([sized[r] for r in left_runs], plan.jobs) or 0.0
                     first.append(left + time.perf_counter() - started)
+                    say(
+                        f"Estimate: ~{clock(left)} for the {len(left_runs)} runs left, "
+                        f"{plan.jobs} at a time (from the first run to finish)."
+                    )
                 estimate.record(sized[run], record["wall_time_s"])
             left = estimate.left([sized[r] for r in left_runs], plan.jobs)
             say(
