@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import numbers
 from typing import Any
 
 import numpy as np
+
+from keras_samplepairing.compare.arguments import count
 
 NPZ_KEYS = ("x_train", "y_train", "x_test", "y_test")
 # Mixed into each seed's subset draw, so the subset's random stream is not the
@@ -85,13 +86,7 @@ def check_per_class(per_class: Any) -> int | None:
     Raises:
         TypeError, ValueError: naming ``per_class``.
     """
-    if per_class is None:
-        return None
-    if isinstance(per_class, bool) or not isinstance(per_class, numbers.Integral):
-        raise TypeError(f"`per_class` must be a positive int or None, got {per_class!r}.")
-    if per_class < 1:
-        raise ValueError(f"`per_class` must be >= 1, got {per_class}.")
-    return int(per_class)
+    return None if per_class is None else count("per_class", per_class, 1)
 
 
 def _check_class_sizes(data: ComparisonData, per_class: int) -> None:

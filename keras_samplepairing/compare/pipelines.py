@@ -85,17 +85,14 @@ def feature_refresh(pairing: Any, features: Any, every: int, epochs: int, schedu
     first_on = states.index(True) if any(states) else epochs
 
     class FeatureRefresh(PartnerIndexRefresh):
+        # The parent refreshes at every epoch's end it is called at (every=1):
+        # this decides which.
         def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
             after = epoch + 1
-            if not any(states[after:]) or after < first_on or (after - first_on) % self.every:
-                return
-            sync = getattr(self.model, "jax_state_sync", None)
-            if sync is not None:
-                sync()
-            self.pairing.refresh(self.features)
-            self.refreshed.append(epoch)
+            if any(states[after:]) and after >= first_on and (after - first_on) % every == 0:
+                super().on_epoch_end(epoch, logs)
 
-    return FeatureRefresh(pairing, every=every, features=features)
+    return FeatureRefresh(pairing, every=1, features=features)
 
 
 def build_training(

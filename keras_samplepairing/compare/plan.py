@@ -16,6 +16,7 @@ import pickle
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
+from keras_samplepairing.compare.arguments import count, flag
 from keras_samplepairing.compare.data import ComparisonData, take_per_class, training_subset
 from keras_samplepairing.compare.grid import (
     FACTORS,
@@ -96,7 +97,7 @@ class Plan:
         """TensorFlow's threads per run: ``threads``, else the cores divided
         among ``jobs`` (TensorFlow's default, all cores, for one job). A run
         is reproducible given its seed and this number."""
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpucount()
         return self.threads or max(1, (cores or 1) // self.jobs)
 
     @property
@@ -202,22 +203,6 @@ def first_variants(cells: list[Cell], names: Any, data: ComparisonData) -> list[
     return chosen
 
 
-def _count(name: str, value: Any, minimum: int) -> int:
-    import numbers
-
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"`{name}` must be an int, got {value!r}.")
-    if value < minimum:
-        raise ValueError(f"`{name}` must be >= {minimum}, got {value}.")
-    return int(value)
-
-
-def _flag(name: str, value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise TypeError(f"`{name}` must be True or False, got {value!r}.")
-    return value
-
-
 def prepare(
     data: Any = "digits",
     per_class: int | None = None,
@@ -261,12 +246,12 @@ def prepare(
     from keras_samplepairing.compare.results import load_results
     from keras_samplepairing.compare.training import scaled_schedule, schedule_states
 
-    seeds = _count("seeds", seeds, 1)
-    jobs = _count("jobs", jobs, 1)
+    seeds = count("seeds", seeds, 1)
+    jobs = count("jobs", jobs, 1)
     if threads is not None:
-        threads = _count("threads", threads, 1)
-    fixed_subset = _flag("fixed_subset", fixed_subset)
-    retry_failed = _flag("retry_failed", retry_failed)
+        threads = count("threads", threads, 1)
+    fixed_subset = flag("fixed_subset", fixed_subset)
+    retry_failed = flag("retry_failed", retry_failed)
     shard = check_shard(shard)
     if not isinstance(out, (str, os.PathLike)):
         raise TypeError(f"`out` must be a folder path, got {out!r}.")

@@ -15,6 +15,7 @@ import math
 import numbers
 from typing import Any
 
+from keras_samplepairing.compare.arguments import count, flag, number
 from keras_samplepairing.compare.augmentations import (
     DEFAULT_AUGMENTATION,
     DEFAULT_SHIFT,
@@ -25,26 +26,6 @@ from keras_samplepairing.compare.models import DEFAULT_MODEL, ModelChoice, model
 
 OPTIMIZERS = ("adam", "sgd")
 LR_SCHEDULES = ("cosine", "constant", "step")
-
-
-def _number(name: str, value: Any, low: float, high: float | None = None) -> float:
-    """``value`` as a float in ``[low, high]`` (NumPy scalars too)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or math.isnan(value):
-        raise TypeError(f"`{name}` must be a number, got {value!r}.")
-    value = float(value)
-    if value < low or (high is not None and value > high):
-        bound = f"in [{low:g}, {high:g}]" if high is not None else f">= {low:g}"
-        raise ValueError(f"`{name}` must be {bound}, got {value:g}.")
-    return value
-
-
-def _count(name: str, value: Any, minimum: int) -> int:
-    """``value`` as an int >= ``minimum`` (NumPy integers too)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"`{name}` must be an int, got {value!r}.")
-    if value < minimum:
-        raise ValueError(f"`{name}` must be >= {minimum}, got {value}.")
-    return int(value)
 
 
 def _choice(name: str, value: Any, allowed: tuple[str, ...]) -> str:
@@ -98,32 +79,31 @@ class TrainConfig:
         # Checked and normalised once, so every consumer sees clean values
         # (NumPy scalars become Python numbers; names become choices).
         put = object.__setattr__
-        put(self, "epochs", _count("epochs", self.epochs, 1))
-        put(self, "batch_size", _count("batch_size", self.batch_size, 1))
-        rate = _number("learning_rate", self.learning_rate, 0.0)
+        put(self, "epochs", count("epochs", self.epochs, 1))
+        put(self, "batch_size", count("batch_size", self.batch_size, 1))
+        rate = number("learning_rate", self.learning_rate, 0.0)
         if rate <= 0.0:
             raise ValueError(f"`learning_rate` must be > 0, got {rate:g}.")
         put(self, "learning_rate", rate)
-        put(self, "shift", _number("shift", self.shift, 0.0, 0.5))
-        if not isinstance(self.schedule, bool):
-            raise TypeError(f"`schedule` must be True or False, got {self.schedule!r}.")
+        put(self, "shift", number("shift", self.shift, 0.0, 0.5))
+        flag("schedule", self.schedule)
         if not isinstance(self.model, ModelChoice):
             put(self, "model", model_choice(self.model))
         if not isinstance(self.augment, AugmentChoice):
             put(self, "augment", augment_choice(self.augment))
         put(self, "optimizer", _choice("optimizer", self.optimizer, OPTIMIZERS))
         put(self, "lr_schedule", _choice("lr_schedule", self.lr_schedule, LR_SCHEDULES))
-        put(self, "lr_floor", _number("lr_floor", self.lr_floor, 0.0, 1.0))
+        put(self, "lr_floor", number("lr_floor", self.lr_floor, 0.0, 1.0))
         steps = self.lr_steps
-        if isinstance(steps, (int, float, numbers.Real)):
+        if isinstance(steps, numbers.Real):
             steps = (steps,)
-        steps = tuple(_number("lr_steps", s, 0.0, 1.0) for s in steps)
+        steps = tuple(number("lr_steps", s, 0.0, 1.0) for s in steps)
         if not steps or any(not 0.0 < s < 1.0 for s in steps) or list(steps) != sorted(set(steps)):
             raise ValueError(
                 f"`lr_steps` must be shares of training in (0, 1), ascending, got {steps}."
             )
         put(self, "lr_steps", steps)
-        factor = _number("lr_step_factor", self.lr_step_factor, 0.0, 1.0)
+        factor = number("lr_step_factor", self.lr_step_factor, 0.0, 1.0)
         if factor <= 0.0:
             raise ValueError(f"`lr_step_factor` must be in (0, 1], got {factor:g}.")
         put(self, "lr_step_factor", factor)
