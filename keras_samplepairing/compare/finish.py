@@ -129,7 +129,7 @@ def finish(plan: Any, say: Any, first_estimate: float | None) -> dict[str, Any]:
     extra += problems
     text = "\n\n".join([*sections, conclusion, explained, *extra]) + "\n"
     os.makedirs(plan.out, exist_ok=True)
-    paths = dict(plan.paths)
+    paths = {name: plan.paths[name] for name in ("results", "table")}
     with open(paths["table"], "w", encoding="utf-8") as file:
         file.write(text)
     for label, rows in rows_by_cell.items():
@@ -137,11 +137,9 @@ def finish(plan: Any, say: Any, first_estimate: float | None) -> dict[str, Any]:
         path = chart_path(plan, cell)
         plot_chart(rows, errors[label], path, _title(plan, cell))
         paths["chart" if not grid else f"chart {label}"] = path
-    if grid:
-        paths.pop("chart")
-        if rows_by_cell:
-            paths["chart"] = os.path.join(plan.out, "regimes.png")
-            plot_regimes(rows_by_cell, plan.grid, paths["chart"], _title(plan, plan.cells[0]))
+    if grid and rows_by_cell:
+        paths["chart"] = os.path.join(plan.out, "regimes.png")
+        plot_regimes(rows_by_cell, plan.grid, paths["chart"], _title(plan, plan.cells[0]))
     for run in plan.all_runs():
         gallery = (plan.runs.get(run) or {}).get("gallery")
         if gallery and os.path.exists(gallery):

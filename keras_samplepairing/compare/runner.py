@@ -296,7 +296,8 @@ def _run_here(
         )
         writer.add(record)
         plan.runs[run] = record
-        estimate.record(sized[run], record["wall_time_s"])
+        if record.get("status") != "failed":  # a failure's time says nothing of the others
+            estimate.record(sized[run], record["wall_time_s"])
         left = estimate.left(remaining) or 0.0
         say(
             over(
@@ -361,10 +362,13 @@ def compare(
     Returns:
         ``rows`` (the first cell's summary rows, see
         ``report.summary_rows``), ``rows_by_cell``, ``table`` (Markdown),
-        ``conclusion``, ``paths`` (``results``, ``table``, ``chart``,
-        ``charts``, ``regimes``, ``galleries``), ``runs`` (each run's
-        record), ``failed``, ``missing`` and ``estimate_s`` (the first time
-        estimate, None when nothing ran).
+        ``conclusion``, ``paths`` (name -> file: ``results``, ``table``,
+        ``chart`` (a grid's: its regimes), ``chart <cell>``, ``pairs
+        <variant>``), ``runs`` (each run's record), ``failed``, ``missing``
+        and ``estimate_s`` (the first time estimate, None when nothing ran).
+
+    With ``jobs`` > 1, call it from a script under ``if __name__ ==
+    "__main__":`` (the worker processes import the script).
 
     Raises:
         ValueError, TypeError: bad arguments or data (before anything trains).
