@@ -22,7 +22,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 from keras_samplepairing import FeatureSamplePairing, PairingModel  # noqa: E402
-from keras_samplepairing.demo import load_digits_split  # noqa: E402
+from keras_samplepairing.compare.datasets import load_digits_split  # noqa: E402
 
 
 def encoder_block(inputs):

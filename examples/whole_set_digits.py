@@ -28,7 +28,9 @@ from keras_samplepairing import (  # noqa: E402
     WholeSetPairing,
     truncated_model,
 )
-from keras_samplepairing.demo import basic_augmentation, load_digits_split, recipe  # noqa: E402
+from keras_samplepairing.compare.augmentations import basic_augmentation  # noqa: E402
+from keras_samplepairing.compare.datasets import load_digits_split  # noqa: E402
+from keras_samplepairing.compare.training import scaled_schedule  # noqa: E402
 
 
 def build_model() -> keras.Model:
@@ -93,7 +95,7 @@ def main(argv: list[str] | None = None) -> dict:
         metrics=["accuracy"],
         jit_compile=True,
     )
-    callbacks = [SamplePairingSchedule(targets=[pairing], **recipe(args.epochs))]
+    callbacks = [SamplePairingSchedule(targets=[pairing], **scaled_schedule(args.epochs))]
     if args.refresh_every:
         callbacks.append(PartnerIndexRefresh(pairing, every=args.refresh_every))
     train = pairing.dataset(32, augment=basic_augmentation(args.seed))

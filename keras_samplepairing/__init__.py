@@ -42,9 +42,16 @@ def __dir__() -> list[str]:
     return sorted({*globals(), *__all__})
 
 
+# Set by the command for the processes it starts (a comparison's workers).
+COMMAND_ENVIRONMENT = "KERAS_SAMPLEPAIRING_COMMAND"
+
+
 def _running_as_command() -> bool:
     """Whether this import starts the package's own command
-    (``python -m keras_samplepairing ...`` or the console script)."""
+    (``python -m keras_samplepairing ...`` or the console script), or one of
+    the processes it starts."""
+    if os.environ.get(COMMAND_ENVIRONMENT) == "1":
+        return True
     argv = getattr(sys, "orig_argv", [])
     as_module = any(
         flag == "-m" and target == "keras_samplepairing"

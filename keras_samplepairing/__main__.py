@@ -6,6 +6,8 @@ import importlib
 import os
 import sys
 
+from keras_samplepairing import COMMAND_ENVIRONMENT
+
 # Each command's module has main(argv, prog); the flag says whether importing
 # it loads TensorFlow (then it is loaded quietly first), else the command
 # loads it itself once its arguments are parsed (--help answers at once).
@@ -39,6 +41,8 @@ def main(argv: list[str] | None = None) -> object:
         return None
     if argv[0] not in COMMANDS:
         sys.exit(f"{program}: unknown command {argv[0]!r}; try: {program} --help")
+    # Processes the command starts load only what they run, quietly, too.
+    os.environ[COMMAND_ENVIRONMENT] = "1"
     module_name, _, loads_tensorflow = COMMANDS[argv[0]]
     if loads_tensorflow:
         from keras_samplepairing.compare.tensorflow_setup import quiet_tensorflow

@@ -34,10 +34,7 @@ from keras_samplepairing.compare.datasets import load_digits_split
 from keras_samplepairing.compare.models import build_model as comparison_model
 from keras_samplepairing.compare.training import scaled_schedule
 
-# The names the demo's examples import (examples/whole_set_digits.py): the
-# comparison's definitions, not copies.
-recipe = scaled_schedule
-__all__ = ["basic_augmentation", "build_model", "load_digits_split", "main", "recipe", "run"]
+__all__ = ["build_model", "main", "run"]
 
 
 def build_model() -> keras.Model:

@@ -13,13 +13,21 @@ import dataclasses
 import itertools
 import re
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from keras_samplepairing.compare.callables import callable_name, did_you_mean
 from keras_samplepairing.compare.data import ComparisonData, check_per_class, take_per_class
 
 DEFAULT_EPOCHS = 60
 LOSS = "categorical cross-entropy on logits"
+
+
+class Run(NamedTuple):
+    """One run: a variant of a cell with a seed."""
+
+    cell: str
+    variant: str
+    seed: int
 
 
 @dataclasses.dataclass(frozen=True)

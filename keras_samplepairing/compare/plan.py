@@ -14,7 +14,7 @@ import dataclasses
 import os
 import pickle
 from collections.abc import Mapping, Sequence
-from typing import Any, NamedTuple
+from typing import Any
 
 from keras_samplepairing.compare.arguments import count, flag
 from keras_samplepairing.compare.data import ComparisonData, take_per_class, training_subset
@@ -22,6 +22,7 @@ from keras_samplepairing.compare.grid import (
     FACTORS,
     RECIPE_DEFAULTS,
     Cell,
+    Run,
     cell_settings,
     expand_cells,
     parse_grid,
@@ -31,14 +32,6 @@ from keras_samplepairing.compare.variants import BASELINE, Variant, select_varia
 
 DEFAULT_SEEDS = 5
 DEFAULT_OUT = "compare_results"
-
-
-class Run(NamedTuple):
-    """One run: a variant of a cell with a seed."""
-
-    cell: str
-    variant: str
-    seed: int
 
 
 @dataclasses.dataclass

@@ -262,7 +262,7 @@ def gather_runs(plan: Any) -> dict[str, Any]:
 def load_results(plan: Any) -> None:
     """Reads the output folder's results files into ``plan.runs`` and
     ``plan.stored`` (refusing files made with other settings)."""
-    from keras_samplepairing.compare.plan import Run
+    from keras_samplepairing.compare.grid import Run
 
     gathered = gather_runs(plan)
     plan.runs = {Run(*key): run for key, run in gathered.pop("runs").items()}

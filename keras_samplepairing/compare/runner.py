@@ -225,7 +225,9 @@ def execute(
         if plan.jobs > 1:
             from keras_samplepairing.compare.workers import run_in_workers
 
-            run_in_workers(plan, pending, sized, estimate, first, say)
+            run_in_workers(
+                plan, pending, sized, estimate, first, say, train_run, calibrate_from_record
+            )
         else:
             with no_retracing_warnings():
                 _run_here(plan, pending, sized, estimate, first, say, stream if verbose else None)

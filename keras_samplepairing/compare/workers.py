@@ -14,6 +14,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
@@ -22,9 +23,9 @@ from typing import Any
 _STATE: dict[str, Any] = {}
 
 
-def start_worker(plan: Any, threads: int, quiet: bool) -> None:
+def start_worker(plan: Any, threads: int, quiet: bool, train: Callable) -> None:
     """A worker's initializer: TensorFlow's threads (and quiet, as the parent
-    is), then the comparison."""
+    is), then the comparison and how it trains one run."""
     from keras_samplepairing.compare.results import RunsFile
     from keras_samplepairing.compare.tensorflow_setup import configure_threads
 
@@ -34,13 +35,14 @@ def start_worker(plan: Any, threads: int, quiet: bool) -> None:
         import_tensorflow_quietly()
     configure_threads(threads)
     plan.threads = threads
-    _STATE.update(plan=plan, writer=RunsFile(plan, tag=f"job-{os.getpid()}"), caches={})
+    _STATE.update(
+        plan=plan, writer=RunsFile(plan, tag=f"job-{os.getpid()}"), caches={}, train=train
+    )
 
 
 def run_in_worker(run: Any) -> dict[str, Any]:
     """Trains one run in this worker and writes it to the worker's runs file."""
     from keras_samplepairing.compare.progress import Estimate, sized_run
-    from keras_samplepairing.compare.runner import train_run
 
     plan = _STATE["plan"]
     arguments = {
@@ -52,13 +54,20 @@ def run_in_worker(run: Any) -> dict[str, Any]:
         "started": time.perf_counter(),
         "on_calibrated": lambda: None,
     }
-    record = train_run(plan, run, _STATE["caches"], arguments, None)
+    record = _STATE["train"](plan, run, _STATE["caches"], arguments, None)
     _STATE["writer"].add(record)
     return record
 
 
 def run_in_workers(
-    plan: Any, pending: list, sized: dict, estimate: Any, first: list, say: Any
+    plan: Any,
+    pending: list,
+    sized: dict,
+    estimate: Any,
+    first: list,
+    say: Any,
+    train: Callable,
+    calibrate: Callable,
 ) -> None:
     """Runs ``pending`` in ``plan.jobs`` worker processes.
 
@@ -70,13 +79,15 @@ def run_in_workers(
             finish, unless it already is).
         first: receives the first estimate.
         say: prints a line.
+        train: ``runner.train_run``, which a worker calls for each run (a
+            module-level function: it reaches the workers by reference).
+        calibrate: ``runner.calibrate_from_record``.
     """
     import logging
 
     import tensorflow as tf
 
     from keras_samplepairing.compare.progress import clock, run_line
-    from keras_samplepairing.compare.runner import calibrate_from_record
 
     threads = plan.threads_per_run()
     # The workers inherit the environment: as quiet as this process.
@@ -89,7 +100,7 @@ def run_in_workers(
         max_workers=plan.jobs,
         mp_context=context,
         initializer=start_worker,
-        initargs=(plan, threads, quiet),
+        initargs=(plan, threads, quiet, train),
     ) as pool:
         futures = {pool.submit(run_in_worker, run): run for run in pending}
         left_runs = set(pending)
@@ -111,7 +122,7 @@ def run_in_workers(
             left_runs.discard(run)
             if record.get("status") != "failed":
                 if not estimate.ready and record.get("epoch_times_s"):
-                    calibrate_from_record(estimate, sized[run], record)
+                    calibrate(estimate, sized[run], record)
                     left = estimate.left([sized[r] for r in left_runs], plan.jobs) or 0.0
                     first.append(left + time.perf_counter() - started)
                     say(
