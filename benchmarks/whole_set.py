@@ -20,7 +20,7 @@ import tensorflow as tf
 import timing
 
 import keras_samplepairing as ksp
-from keras_samplepairing.data import index as index_module
+from keras_samplepairing.data import index_search as index_module
 from keras_samplepairing.data.index import PartnerIndex
 
 

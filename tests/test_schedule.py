@@ -1,11 +1,18 @@
 """The on/off schedule: states, toggling in a model and in tf.data, no retracing."""
 
+import warnings
+
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_samplepairing import SamplePairing, SamplePairingSchedule, samplepairing_map
+from keras_samplepairing import (
+    SamplePairing,
+    SamplePairingSchedule,
+    WholeSetPairing,
+    samplepairing_map,
+)
 from keras_samplepairing.ops.namespace import tensorflow_namespace
 from keras_samplepairing.ops.schedule import schedule_state
 from tests.conftest import StepRecorder
@@ -206,3 +213,100 @@ def test_a_prefetched_repeated_map_follows_the_schedule_exactly(unit):
     # What each step trained on is what the schedule says, and what it logged.
     assert recorder.recorded() == [int(s) for s in steps]
     assert history.history["samplepairing"] == pytest.approx([float(s) for s in states])
+
+
+# Hold-up round two: the clock must hold for every way fit feeds a dataset.
+
+
+class EpochOfEachStep(keras.callbacks.Callback):
+    """The epoch each training step ran in, as fit ran it."""
+
+    def __init__(self):
+        super().__init__()
+        self.epochs = []
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self.epochs.append(self._epoch)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+
+def _fit_and_compare(dataset, target, recorder, model, unit, steps_per_epoch, epochs=6):
+    """Fits; returns (applied, scheduled) per step and (logged, applied) per epoch."""
+    schedule = SamplePairingSchedule(warmup=1, on=2, off=1, unit=unit, targets=[target])
+    log = EpochOfEachStep()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Keras: "Your input ran out of data"
+        history = model.fit(
+            dataset,
+            epochs=epochs,
+            steps_per_epoch=steps_per_epoch,
+            verbose=0,
+            callbacks=[schedule, log],
+        )
+    applied = recorder.recorded()
+    positions = log.epochs if unit == "epoch" else range(len(log.epochs))
+    scheduled = [int(schedule.state(position)) for position in positions]
+    per_epoch = [
+        float(np.mean([a for a, e in zip(applied, log.epochs, strict=True) if e == epoch]))
+        for epoch in range(epochs)
+    ]
+    return applied, scheduled, history.history["samplepairing"], per_epoch
+
+
+# (how the dataset is built, steps_per_epoch): finite passes of 4 batches fed with fewer
+# steps per epoch than a pass, more, none; repeated inside or outside.
+FEEDS = [("finite", 2), ("finite", 3), ("finite", 5), ("finite", None), ("repeat_after", 3)]
+
+
+@pytest.mark.parametrize("unit", ["epoch", "step"])
+@pytest.mark.parametrize("feed, steps", FEEDS)
+def test_a_map_applied_to_the_dataset_follows_the_schedule_however_fit_feeds_it(unit, feed, steps):
+    model, recorder = _step_model(with_layer=False)
+    pair = samplepairing_map(seed=0)
+    ds = tf.data.Dataset.from_tensors((IMAGES, LABELS)).repeat(4).apply(pair)
+    if feed == "repeat_after":
+        ds = ds.repeat()
+    applied, scheduled, logged, per_epoch = _fit_and_compare(
+        ds.prefetch(8), pair, recorder, model, unit, steps
+    )
+    assert applied == scheduled
+    assert logged == pytest.approx(per_epoch)
+
+
+@pytest.mark.parametrize("unit", ["epoch", "step"])
+@pytest.mark.parametrize("feed, steps", FEEDS)
+def test_whole_set_pairing_follows_the_schedule_however_fit_feeds_it(unit, feed, steps):
+    images = np.arange(64, dtype="float32")[:, None, None, None] * np.ones((1, 4, 4, 1))
+    pairing = WholeSetPairing((images.astype("float32"), np.arange(64) % 3), seed=0)
+    recorder = StepRecorder(lambda x: tf.reduce_any(tf.not_equal(tf.floor(x), x)))
+    model = keras.Sequential(
+        [keras.Input((4, 4, 1)), recorder, keras.layers.Flatten(), keras.layers.Dense(3)]
+    )
+    model.compile("sgd", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    ds = pairing.dataset(16)  # 4 batches a pass
+    if feed == "repeat_after":
+        ds = ds.repeat()
+    applied, scheduled, logged, per_epoch = _fit_and_compare(
+        ds.prefetch(8), pairing, recorder, model, unit, steps
+    )
+    assert applied == scheduled
+    assert logged == pytest.approx(per_epoch)
+
+
+@pytest.mark.parametrize("order", ["finite", "enumerate_then_repeat"])
+def test_a_map_over_enumerate_that_cannot_follow_the_schedule_says_so(order):
+    # The enumerate index restarts with each pass; with passes that do not start
+    # where the schedule's epochs start, the index cannot say which step a batch
+    # is trained at. That is refused, naming the order that works.
+    model, _ = _step_model(with_layer=False)
+    pair = samplepairing_map(seed=0)
+    ds = tf.data.Dataset.from_tensors((IMAGES, LABELS)).repeat(4).enumerate().map(pair)
+    steps = 2 if order == "finite" else 3
+    if order == "enumerate_then_repeat":
+        ds = ds.repeat()
+    schedule = SamplePairingSchedule(warmup=1, on=2, off=1, unit="step", targets=[pair])
+    with pytest.raises(RuntimeError, match=r"ds\.apply\(pair\)"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.fit(ds, epochs=6, steps_per_epoch=steps, verbose=0, callbacks=[schedule])

@@ -7,6 +7,7 @@ from typing import Any
 import keras
 
 from keras_samplepairing.data.whole_set import WholeSetPairing
+from keras_samplepairing.ops.options import positive_int
 
 
 class PartnerIndexRefresh(keras.callbacks.Callback):
@@ -35,11 +36,16 @@ class PartnerIndexRefresh(keras.callbacks.Callback):
         super().__init__()
         if not isinstance(pairing, WholeSetPairing):
             raise TypeError(f"`pairing` must be a WholeSetPairing, got {type(pairing).__name__}.")
-        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
-            raise ValueError(f"`every` must be an int >= 1, got {every!r}.")
+        every = positive_int("every", every)
         if pairing.index is None and pairing.features is None:
             raise ValueError(
                 "`pairing` has nothing to refresh: it pairs at random without similarity."
+            )
+        if features is None and pairing.features_from == "array":
+            raise ValueError(
+                "`pairing` was built from an (N, D) feature array, which it cannot compute "
+                "again: give PartnerIndexRefresh the model that computes new features "
+                "(features=...), or call pairing.refresh(new_features) yourself."
             )
         self.pairing = pairing
         self.every = every

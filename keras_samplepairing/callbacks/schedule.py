@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numbers
+import warnings
 from typing import Any
 
 import keras
@@ -191,9 +192,19 @@ class SamplePairingSchedule(keras.callbacks.Callback):
         self._start_step = 0 if iterations is None else int(keras.ops.convert_to_numpy(iterations))
         self._started = False
         total = self._total()
+        for target in self.targets:
+            clock = getattr(target, "clock", None)
+            if isinstance(clock, ScheduleClock) and clock.read_by == {"unindexed"}:
+                warnings.warn(
+                    f"SamplePairingSchedule: the {type(target).__name__} pairs each batch by "
+                    "the state current when the batch is made, ahead of training by the "
+                    "prefetch depth, so a switch reaches it late. Apply it to the dataset, "
+                    "ds = ds.apply(pair), and each batch is paired by the state of the step "
+                    "it is trained at.",
+                    stacklevel=2,
+                )
         for clock in self._clocks():
-            clock.set(
-                attached=True,
+            clock.attach(
                 warmup=self.warmup,
                 on=self.on,
                 off=self.off,
@@ -234,6 +245,7 @@ class SamplePairingSchedule(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         steps = range(self._epoch_start_step, self._epoch_start_step + self._steps_in_epoch)
+        self._check_enumerated_maps(epoch, steps)
         self._epoch_start_step += self._steps_in_epoch
         if logs is None:
             return
@@ -241,6 +253,29 @@ class SamplePairingSchedule(keras.callbacks.Callback):
             logs["samplepairing"] = float(self.state(epoch))
         else:
             logs["samplepairing"] = sum(map(self.state, steps)) / max(len(steps), 1)
+
+    def _check_enumerated_maps(self, epoch: int, steps: range) -> None:
+        """Raises if a map over enumerate() paired a batch of this epoch for
+        another step than the one fit trained it at (what is logged must be
+        what was applied)."""
+        for target in self.targets:
+            clock = getattr(target, "clock", None)
+            if not isinstance(clock, ScheduleClock) or "enumerate" not in clock.read_by:
+                continue
+            wrong = clock.steps_paired_elsewhere(steps.start, len(steps))
+            if wrong:
+                batches = "1 batch" if len(wrong) == 1 else f"{len(wrong)} batches"
+                raise RuntimeError(
+                    f"SamplePairingSchedule: the {type(target).__name__} over "
+                    f"ds.enumerate() paired {batches} of epoch {epoch} (steps {steps.start}-"
+                    f"{steps.stop - 1}) by the schedule's state at another step than the one "
+                    f"fit trained {'it' if len(wrong) == 1 else 'them'} at (step {wrong[0]} "
+                    "first). The enumerate index restarts with each pass of "
+                    "the data, and here (a finite dataset that fit keeps across epochs, or "
+                    "enumerate before repeat) it does not say at which step a batch is "
+                    "trained. Apply the map to the dataset instead, ds = ds.apply(pair): it "
+                    "stamps each batch with its step, however fit feeds the data."
+                )
 
     def on_train_end(self, logs: dict | None = None) -> None:
         # Give the targets back as fit found them.

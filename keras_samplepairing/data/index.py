@@ -1,247 +1,42 @@
 """A partner index over a whole training set: each image's k nearest (or
 farthest) neighbours by a similarity, built once and looked up per batch.
 
-Every similarity reduces to a maximum inner product with a per-candidate
-bias, so one chunked matrix product serves all three:
-
-- cosine: ``unit(a) · unit(b)``;
-- Euclidean: ``2a·b - |b|²`` (the distance ``|a|² + |b|² - 2a·b`` up to the
-  anchor's own constant);
-- KL: ``p_a · log p_b`` (``KL(p_a || p_b) = -H(p_a) - p_a · log p_b``), with
-  features turned into distributions by one rule decided for the whole set.
-
-The exact search never holds an N×N matrix: anchors go in chunks, and each
-chunk's scores are reduced to its top k by the maxima of column groups (the
-k best elements lie in the k best groups), so selection costs a fraction of
-the matrix product. Beyond ``EXACT_LIMIT`` images an approximate inverted-file
-index from ``faiss-cpu`` (an optional extra) answers the same query.
+The index records what it was built from (how the features were computed,
+the images, the labels of a class constraint) so that it is refused where it
+would answer another question. Beyond ``EXACT_LIMIT`` images an approximate
+inverted-file index from ``faiss-cpu`` (an optional extra) answers nearest
+queries (``index_search``).
 """
 
 from __future__ import annotations
 
-import functools
-import hashlib
 import json
-import math
+import numbers
+import os
 from typing import Any
 
 import numpy as np
 
+from keras_samplepairing.data.index_search import (
+    as_features,
+    candidate_groups,
+    exact_search,
+    faiss_installed,
+    faiss_search,
+    inner_product_form,
+    scores_to_similarity,
+)
+from keras_samplepairing.ops.options import positive_int
 from keras_samplepairing.ops.partners import CLASS_CONSTRAINTS
 from keras_samplepairing.ops.similarity import SIMILARITIES
 
-INDEX_FORMAT = 1
+# Format 2 records what the index was built from (``settings['source']``).
+INDEX_FORMAT = 2
 DIRECTIONS = ("nearest", "farthest")
 METHODS = ("auto", "exact", "faiss")
 # Exact search costs N² D multiply-adds: about a minute at 100,000 images of
 # 192 features on two cores. Above it, "auto" takes faiss when installed.
 EXACT_LIMIT = 100_000
-# Columns of scores reduced to one maximum before the top-k groups are taken.
-_GROUP = 128
-# Scores held at once: one chunk of anchors against one block of candidates.
-_CHUNK_ELEMENTS = 1 << 26
-
-
-def fingerprint(images: np.ndarray) -> str:
-    """A short digest of a data set: its shape, dtype and up to 1024 evenly
-    spaced images, so an index built for other data is recognised."""
-    images = np.asarray(images)
-    digest = hashlib.sha256(f"{images.shape}{images.dtype}".encode())
-    step = max(1, len(images) // 1024)
-    digest.update(np.ascontiguousarray(images[::step]).tobytes())
-    return digest.hexdigest()[:16]
-
-
-def _as_features(features: Any) -> np.ndarray:
-    features = np.asarray(features, dtype=np.float32)
-    if features.ndim < 2:
-        raise ValueError(
-            f"`features` must be (N, D) feature vectors, one row an image, got shape "
-            f"{features.shape}."
-        )
-    return features.reshape(len(features), -1)
-
-
-def inner_product_form(
-    features: np.ndarray, similarity: str, nonnegative: bool
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(queries, base, bias)``: the similarity as ``queries @ base.T + bias``,
-    up to a per-anchor constant that does not change the order."""
-    import tensorflow as tf
-
-    from keras_samplepairing.ops.similarity import to_distributions, unit_vectors
-
-    if similarity == "cosine":
-        unit = unit_vectors(tf.constant(features)).numpy()
-        return unit, unit, np.zeros(len(features), np.float32)
-    if similarity == "euclidean":
-        return 2.0 * features, features, -np.sum(features * features, axis=1)
-    p = to_distributions(tf.constant(features), bool(nonnegative)).numpy()
-    return p, np.log(p), np.zeros(len(features), np.float32)
-
-
-def scores_to_similarity(
-    scores: np.ndarray, features: np.ndarray, similarity: str, nonnegative: bool
-) -> np.ndarray:
-    """Turns inner-product scores of each anchor row back into ``similarity``."""
-    if similarity == "cosine":
-        return scores
-    if similarity == "euclidean":
-        own = np.sum(features * features, axis=1, keepdims=True)
-        distance = np.maximum(own - scores, 0.0) / features.shape[1]
-        return 1.0 / (1.0 + distance)
-    import tensorflow as tf
-
-    from keras_samplepairing.ops.similarity import to_distributions
-
-    p = to_distributions(tf.constant(features), bool(nonnegative)).numpy()
-    negative_entropy = np.sum(p * np.log(p), axis=1, keepdims=True)
-    return np.exp(-np.maximum(negative_entropy - scores, 0.0))
-
-
-def _candidate_groups(
-    labels: np.ndarray | None, constraint: str, size: int
-) -> list[tuple[np.ndarray, np.ndarray, np.ndarray | None]]:
-    """``(anchors, candidates, excluded)`` per group of anchors that share
-    their allowed partners: everyone, one class, or all but one class."""
-    everyone = np.arange(size)
-    if constraint == "any":
-        return [(everyone, everyone, None)]
-    groups = []
-    for value in np.unique(labels):
-        members = np.flatnonzero(labels == value)
-        if constraint == "same":
-            groups.append((members, members, None))
-        else:
-            groups.append((members, everyone, labels == value))
-    return groups
-
-
-def _best(values, ids, k: int):
-    """The ``k`` highest ``values`` of every row (fewer if the row is shorter), with their ids."""
-    import tensorflow as tf
-
-    values, order = tf.math.top_k(values, tf.minimum(k, tf.shape(values)[1]))
-    return values, tf.gather(ids, order, batch_dims=1)
-
-
-@functools.cache
-def _compiled_select():
-    """One compiled block search for the process: every index built (a refresh
-    included) reuses its traces instead of compiling its own."""
-    import tensorflow as tf
-
-    def select(queries, base, bias, ids, own, k):
-        count = tf.shape(queries)[0]
-        scores = tf.matmul(queries, base, transpose_b=True) + bias
-        groups = tf.reshape(scores, [count, -1, _GROUP])
-        wanted = tf.minimum(k + 1, tf.shape(groups)[1])
-        _, best_groups = tf.math.top_k(tf.reduce_max(groups, axis=2), wanted)
-        values = tf.reshape(tf.gather(groups, best_groups, batch_dims=1), [count, -1])
-        columns = best_groups[:, :, None] * _GROUP + tf.range(_GROUP)[None, None, :]
-        candidates = tf.gather(ids, tf.reshape(columns, [count, -1]))
-        values = tf.where(candidates == own[:, None], -np.inf, values)  # never itself
-        return _best(values, candidates, k)
-
-    return tf.function(select, reduce_retracing=True)
-
-
-def _exact_search(
-    queries: np.ndarray,
-    base: np.ndarray,
-    bias: np.ndarray,
-    anchors: np.ndarray,
-    candidates: np.ndarray,
-    excluded: np.ndarray | None,
-    k: int,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Best ``k`` candidates of every anchor by inner product: scores and global
-    ids. Query chunks against candidate blocks (TensorFlow); within a block,
-    only the groups of ``_GROUP`` columns whose maximum is among the ``k + 1``
-    best can hold a winner, so only they are sorted."""
-    import tensorflow as tf
-
-    select = _compiled_select()
-    block = min(len(candidates), max(_GROUP, (_CHUNK_ELEMENTS // 1024) // _GROUP * _GROUP))
-    chunk = int(max(64, min(4096, _CHUNK_ELEMENTS // max(block, 1))))
-    blocks = []
-    for start in range(0, len(candidates), block):
-        ids = candidates[start : start + block]
-        column_bias = bias[ids].copy()
-        if excluded is not None:
-            column_bias[excluded[ids]] = -np.inf
-        pad = (-len(ids)) % _GROUP
-        blocks.append(
-            (
-                tf.constant(np.pad(base[ids], ((0, pad), (0, 0)))),
-                tf.constant(np.pad(column_bias, (0, pad), constant_values=-np.inf)),
-                tf.constant(np.pad(ids, (0, pad), constant_values=-1).astype(np.int32)),
-            )
-        )
-    values = np.full((len(anchors), k), -np.inf, np.float32)
-    found = np.full((len(anchors), k), -1, np.int32)
-    for start in range(0, len(anchors), chunk):
-        rows = anchors[start : start + chunk]
-        query = tf.constant(queries[rows])
-        own = tf.constant(rows.astype(np.int32))
-        best_v = best_i = None
-        for base_block, bias_block, ids_block in blocks:
-            v, i = select(query, base_block, bias_block, ids_block, own, k)
-            if best_v is not None:  # merge with the blocks before
-                v, i = _best(tf.concat([best_v, v], 1), tf.concat([best_i, i], 1), k)
-            best_v, best_i = v, i
-        width = best_v.shape[1]
-        values[start : start + len(rows), :width] = best_v.numpy()
-        found[start : start + len(rows), :width] = best_i.numpy()
-    found[~np.isfinite(values)] = -1
-    return values, found
-
-
-def _faiss_search(
-    queries: np.ndarray,
-    base: np.ndarray,
-    bias: np.ndarray,
-    anchors: np.ndarray,
-    candidates: np.ndarray,
-    excluded: np.ndarray | None,
-    k: int,
-    nprobe: int,
-) -> tuple[np.ndarray, np.ndarray]:
-    """The same query through faiss's inverted-file index (approximate)."""
-    try:
-        import faiss
-    except ImportError as error:
-        raise ImportError(
-            "An approximate partner index needs faiss: pip install faiss-cpu "
-            "(or keras-samplepairing[faiss]); or pass method='exact'."
-        ) from error
-    base = np.ascontiguousarray(np.concatenate([base, bias[:, None]], axis=1)[candidates])
-    queries = np.ascontiguousarray(
-        np.concatenate([queries, np.ones((len(queries), 1), np.float32)], axis=1)[anchors]
-    )
-    lists = int(min(max(1, 4 * math.isqrt(len(base))), max(1, len(base) // 39)))
-    index = faiss.IndexIVFFlat(
-        faiss.IndexFlatIP(base.shape[1]), base.shape[1], lists, faiss.METRIC_INNER_PRODUCT
-    )
-    sample = np.random.default_rng(0).permutation(len(base))[: 64 * lists]
-    index.train(base[sample])
-    index.add(base)
-    params = faiss.SearchParametersIVF(nprobe=min(nprobe, lists))
-    if excluded is not None:  # all but one class: leave that class out of the search
-        allowed = np.flatnonzero(~excluded[candidates]).astype(np.int64)
-        params.sel = faiss.IDSelectorBatch(allowed)
-    width = min(k + 1, len(base))
-    scores, positions = index.search(queries, width, params=params)
-    found = np.where(positions >= 0, candidates[np.maximum(positions, 0)], -1)
-    scores = np.where(positions >= 0, scores, -np.inf).astype(np.float32)
-    scores[found == anchors[:, None]] = -np.inf  # never itself
-    order = np.argsort(-scores, axis=1, kind="stable")[:, :k]
-    values = np.take_along_axis(scores, order, axis=1)
-    found = np.take_along_axis(found, order, axis=1).astype(np.int32)
-    found[~np.isfinite(values)] = -1
-    return np.pad(values, ((0, 0), (0, k - values.shape[1])), constant_values=-np.inf), np.pad(
-        found, ((0, 0), (0, k - found.shape[1])), constant_values=-1
-    )
 
 
 class PartnerIndex:
@@ -261,8 +56,12 @@ class PartnerIndex:
             own scale (-inf for -1 entries).
         features: float32 ``(N, D)``: the features it was built on.
         settings: ``similarity``, ``direction``, ``class_constraint``, ``k``,
-            ``method``, ``nonnegative`` (how KL reads the features) and the
-            ``fingerprint`` of the data.
+            ``method``, ``nprobe``, ``nonnegative`` (how KL reads the
+            features), ``fingerprint`` (of the images) and ``source``: what
+            the features were computed from (``"features"``: ``"pooled"``,
+            ``"histogram"``, ``"model"`` or ``"array"``; ``"value_range"`` for
+            histograms; ``"images"``: the fingerprint of every image).
+        labels: ``(N,)`` class ids of a class constraint, or None.
     """
 
     def __init__(
@@ -302,6 +101,7 @@ class PartnerIndex:
         method: str = "auto",
         nprobe: int = 16,
         fingerprint: str | None = None,
+        source: dict | None = None,
     ) -> PartnerIndex:
         """Builds the index over ``features``.
 
@@ -320,10 +120,14 @@ class PartnerIndex:
                 ``EXACT_LIMIT`` images, faiss beyond for nearest neighbours
                 when it is installed).
             nprobe: inverted lists faiss visits per query.
-            fingerprint: the data's ``fingerprint``, kept to refuse the index
-                for other data later.
+            fingerprint: the images' fingerprint
+                (``data.set_storage.fingerprint``), kept to refuse the index for
+                other data later.
+            source: how the features were computed (``{"features": ...,
+                "value_range": ...}``), kept to refuse the index for other
+                features later; by default ``{"features": "array"}``.
         """
-        features = _as_features(features)
+        features = as_features(features)
         size = len(features)
         if similarity not in SIMILARITIES:
             raise ValueError(f"`similarity` must be one of {SIMILARITIES}, got {similarity!r}.")
@@ -335,7 +139,7 @@ class PartnerIndex:
             )
         if method not in METHODS:
             raise ValueError(f"`method` must be one of {METHODS}, got {method!r}.")
-        if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k < size:
+        if isinstance(k, bool) or not isinstance(k, numbers.Integral) or not 1 <= k < size:
             raise ValueError(
                 f"`k` must be an int with 1 <= k < N = {size} (the number of images), got {k!r}."
             )
@@ -353,16 +157,17 @@ class PartnerIndex:
             )
         if method == "auto":
             large = size > EXACT_LIMIT and direction == "nearest"
-            method = "faiss" if large and _faiss_installed() else "exact"
+            method = "faiss" if large and faiss_installed() else "exact"
         settings = {
             "similarity": similarity,
             "direction": direction,
             "class_constraint": class_constraint,
-            "k": k,
+            "k": int(k),
             "method": method,
-            "nprobe": int(nprobe),
+            "nprobe": positive_int("nprobe", nprobe),
             "nonnegative": bool(np.min(features) >= 0.0) if size else True,
             "fingerprint": fingerprint,
+            "source": {"features": "array", "value_range": None, **(source or {})},
         }
         index = cls(
             np.empty((size, k), np.int32),
@@ -381,15 +186,15 @@ class PartnerIndex:
             queries, bias = -queries, -bias
         neighbours = np.full((len(features), s["k"]), -1, np.int32)
         scores = np.full((len(features), s["k"]), -np.inf, np.float32)
-        for anchors, candidates, excluded in _candidate_groups(
+        for anchors, candidates, excluded in candidate_groups(
             self.labels, s["class_constraint"], len(features)
         ):
             if s["method"] == "exact":
-                values, found = _exact_search(
+                values, found = exact_search(
                     queries, base, bias, anchors, candidates, excluded, s["k"]
                 )
             else:
-                values, found = _faiss_search(
+                values, found = faiss_search(
                     queries, base, bias, anchors, candidates, excluded, s["k"], s["nprobe"]
                 )
             scores[anchors], neighbours[anchors] = values, found
@@ -409,12 +214,15 @@ class PartnerIndex:
         """Searches again on new features of the same images (same settings),
         in place: a pipeline reading the index sees the new neighbours at run
         time."""
-        features = _as_features(features)
+        features = as_features(features)
         if features.shape != self.features.shape:
             raise ValueError(
                 f"`features` must have the shape the index was built on, "
                 f"{self.features.shape}, got {features.shape}."
             )
+        # How KL reads features (masses or softmax) is decided by the features
+        # searched, as a fresh build would decide it.
+        self.settings["nonnegative"] = bool(np.min(features) >= 0.0)
         self._search(features)
 
     def check_for(self, size: int, data_fingerprint: str | None = None) -> None:
@@ -428,15 +236,68 @@ class PartnerIndex:
         known = self.settings.get("fingerprint")
         if data_fingerprint and known and known != data_fingerprint:
             raise ValueError(
-                "`index` was built for other data (its fingerprint differs): it is stale; "
-                "build it again for this data."
+                "`index` was built for other images (the fingerprint of every image differs): "
+                "it is stale; build it again for this data."
             )
+
+    def check_answers(
+        self,
+        wanted: dict,
+        size: int,
+        fingerprint: str | None = None,
+        features: np.ndarray | None = None,
+        labels: np.ndarray | None = None,
+    ) -> None:
+        """Raises unless the index answers this question about this data.
+
+        Args:
+            wanted: the settings the question needs (``similarity``,
+                ``direction``, ``class_constraint``, ``k``, ``features``,
+                ``value_range``), each compared with what the index was built
+                with.
+            size: the number of images.
+            fingerprint: the images' fingerprint.
+            features: the ``(N, D)`` features given for the set, if any.
+            labels: the class ids a class constraint reads, if any.
+        """
+        self.check_for(size)
+        built = {**self.settings, **self.settings.get("source", {})}
+        for name, needed in wanted.items():
+            have = built.get(name)
+            if name == "value_range":
+                have = tuple(have or ())
+            if name == "features" and have == "array" and needed != "array":
+                raise ValueError(
+                    "`index` was built from an (N, D) feature array, but these options "
+                    f"compute features={needed!r}: pass the array it was built from as "
+                    "`features=`, or build the index for these options."
+                )
+            if have != needed:
+                raise ValueError(
+                    f"`index` was built with {name}={have!r}, but these options need "
+                    f"{name}={needed!r}: build the index for them."
+                )
+        self.check_for(size, fingerprint)
+        if features is not None and not np.array_equal(features, self.features):
+            raise ValueError(
+                "`index` was built on other features than the `features` array given: build "
+                "it again from these features."
+            )
+        if labels is not None:
+            differ = int(np.sum(np.asarray(self.labels).reshape(-1) != labels))
+            if differ:
+                raise ValueError(
+                    f"`index` was built for other labels ({differ} of {size} differ), so its "
+                    f"class_constraint={self.settings['class_constraint']!r} neighbours would "
+                    "cross classes: build it again for these labels."
+                )
 
     # TensorFlow tables that a pipeline reads at run time.
 
     def tables(self) -> dict:
-        """``tf.Variable``s of the neighbours, their similarities and the
-        features, on the CPU; ``rebuild`` assigns new values to them."""
+        """``tf.Variable``s of the neighbours, their similarities, the features
+        and how KL reads them, on the CPU; ``rebuild`` assigns new values to
+        them, so a running pipeline reads the new ones."""
         if self._tables is None:
             import tensorflow as tf
 
@@ -448,6 +309,7 @@ class PartnerIndex:
                         np.sum(self.neighbours >= 0, axis=1).astype(np.int32), trainable=False
                     ),
                     "features": tf.Variable(self.features, trainable=False),
+                    "nonnegative": tf.Variable(self.settings["nonnegative"], trainable=False),
                 }
         return self._tables
 
@@ -457,11 +319,20 @@ class PartnerIndex:
         tables["similarities"].assign(self.similarities)
         tables["counts"].assign(np.sum(self.neighbours >= 0, axis=1).astype(np.int32))
         tables["features"].assign(self.features)
+        tables["nonnegative"].assign(self.settings["nonnegative"])
 
     # Files.
 
-    def save(self, path: str) -> None:
-        """Writes the index as ``.npz`` (no pickled objects)."""
+    def save(self, path: str | os.PathLike) -> str:
+        """Writes the index as ``.npz`` (no pickled objects).
+
+        Returns:
+            The path written (``.npz`` is added when ``path`` lacks it, as
+            ``np.savez`` does).
+        """
+        path = os.fspath(path)
+        if not path.endswith(".npz"):
+            path += ".npz"
         arrays = {
             "format": np.array(INDEX_FORMAT),
             "settings": np.array(json.dumps(self.settings)),
@@ -472,16 +343,24 @@ class PartnerIndex:
         if self.labels is not None:
             arrays["labels"] = self.labels
         np.savez(path, **arrays)
+        return path
 
     @classmethod
     def load(cls, path: str) -> PartnerIndex:
-        """Reads an index written by ``save``; refuses other formats."""
+        """Reads an index written by ``save`` (``path`` with or without its
+        ``.npz``); refuses other formats."""
+        path = os.fspath(path)
+        if not os.path.exists(path) and os.path.exists(path + ".npz"):
+            path += ".npz"  # what save(path) wrote
+        if not os.path.exists(path):
+            raise FileNotFoundError(f"No partner index at {path} (nor {path}.npz).")
         with np.load(path, allow_pickle=False) as data:
             version = int(data["format"]) if "format" in data else None
             if version != INDEX_FORMAT:
                 raise ValueError(
-                    f"{path} holds a partner index of format {version}, this version reads "
-                    f"format {INDEX_FORMAT}: build it again."
+                    f"{path} holds a partner index of format {version}, written by an "
+                    f"earlier version that did not record everything the index depends on "
+                    f"(this version reads format {INDEX_FORMAT}): build it again."
                 )
             labels = data.get("labels", None)
             return cls(
@@ -491,9 +370,3 @@ class PartnerIndex:
                 labels,
                 json.loads(str(data["settings"])),
             )
-
-
-def _faiss_installed() -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec("faiss") is not None

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from keras_samplepairing.engine.clock import ScheduleClock
-from keras_samplepairing.engine.engine import PairingEngine
-from keras_samplepairing.engine.state import SeedStream, Switch
+from keras_samplepairing.engine.owner import owner_state
 from keras_samplepairing.ops.options import PairingOptions
 
 
@@ -17,9 +15,12 @@ def _is_index(value: Any) -> bool:
 
 
 class SamplePairingMap:
-    """A ``Dataset.map`` function that applies SamplePairing to batches.
+    """Applies SamplePairing to the batches of a ``tf.data`` pipeline.
 
-    Made by ``samplepairing_map``; see there. Attributes:
+    Made by ``samplepairing_map``; see there. Use it as ``ds.apply(pair)``
+    (pairs every batch, reproducibly, each by the schedule's state at the step
+    it is trained at), or as a map function, ``ds.map(pair)`` or
+    ``ds.enumerate().map(pair)``. Attributes:
 
     - ``options``: the validated ``PairingOptions``.
     - ``enabled``: the switch; ``enabled.assign(False)`` passes batches
@@ -30,30 +31,46 @@ class SamplePairingMap:
 
     def __init__(self, seed: int | None = None, jit_compile: bool = True, **options: Any) -> None:
         self.options = PairingOptions.from_kwargs("samplepairing_map", **options)
-        self.stream = SeedStream(seed)
+        state = owner_state(self.options, seed, in_model=False, jit_compile=jit_compile)
+        self.stream = state.stream
         self.seed = self.stream.seed
-        self.enabled = Switch()
-        self.clock = ScheduleClock()
+        self.enabled = state.switch
+        self.clock = state.clock
         self.jit_compile = jit_compile
-        self._engine = PairingEngine(
-            self.options, self.stream, self.enabled, jit_compile, clock=self.clock
-        )
+        self._engine = state.engine
 
     def __call__(self, *element: Any) -> Any:
-        """Pairs one batch.
+        """Pairs one batch, or every batch of a dataset.
 
         Takes the dataset element as ``Dataset.map`` passes it: ``images``,
         ``images, labels``, ``images, labels, sample_weight``, or a dict. An
         element from ``Dataset.enumerate()`` (``index, batch``) seeds the
         batch from ``seed`` and its index, so the output does not depend on
         ``num_parallel_calls`` or timing; the index is dropped from the output.
+
+        Given a ``tf.data.Dataset`` of batches (``ds.apply(pair)``), returns
+        the paired dataset: each batch is stamped, in order, with the step and
+        epoch of ``fit`` at which it is trained (``ScheduleClock.stamp``) and
+        paired in parallel, seeded by its place in the stream and switched by
+        the schedule's state at that step, however ``fit`` feeds the data.
         """
+        if len(element) == 1 and _is_dataset(element[0]):
+            return self._paired_dataset(element[0])
         index = None
         if len(element) == 2 and _is_index(element[0]):
             index, element = element
         else:
             element = element[0] if len(element) == 1 else element
         return self.pair(element, seed_index=index, schedule_index=index)
+
+    def _paired_dataset(self, dataset: Any) -> Any:
+        import tensorflow as tf
+
+        def pair(position: Any, element: Any) -> Any:
+            return self._engine.pair(element, seed_index=position[2], position=position)
+
+        stamped = self.clock.stamp(dataset)
+        return stamped.map(pair, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
 
     def pair(self, element: Any, seed_index: Any = None, schedule_index: Any = None) -> Any:
         """Pairs one batch (images, a tuple or a dict).
@@ -64,7 +81,14 @@ class SamplePairingMap:
             schedule_index: optional index of the batch in its iterator, which
                 the schedule's clock turns into the step it is trained at.
         """
-        return self._engine.pair(element, index=seed_index, clock_index=schedule_index)
+        return self._engine.pair(element, seed_index=seed_index, clock_index=schedule_index)
+
+
+def _is_dataset(value: Any) -> bool:
+    import sys
+
+    tf = sys.modules.get("tensorflow")
+    return tf is not None and isinstance(value, tf.data.Dataset)
 
 
 def samplepairing_map(

@@ -11,6 +11,8 @@ from __future__ import annotations
 from types import ModuleType
 from typing import Any
 
+import numpy as np
+
 from keras_samplepairing.ops.boxes import check_boxes
 from keras_samplepairing.ops.masks import check_masks
 from keras_samplepairing.ops.options import PairingOptions
@@ -103,6 +105,38 @@ def check_labels(xp: ModuleType, labels: Any, options: PairingOptions) -> Any:
             labels,
         )
     return labels
+
+
+SCALAR_TARGETS_WARNING = (
+    "SamplePairing got float labels of shape (B,) or (B, 1) and no `num_classes`, so it "
+    "mixes them as scalar targets (binary or regression): class ids 3 and 8 would mix "
+    "into 5.5. If these labels are class ids (Keras's augmentation layers turn integer "
+    "labels into float32 inside tf.data), pass `num_classes` to one-hot encode them."
+)
+
+
+def scalar_targets_look_like_classes(labels: Any, options: PairingOptions, xp: ModuleType) -> bool:
+    """Whether float ``(B,)``/``(B, 1)`` labels about to be mixed as scalars may be
+    class ids: whole numbers outside [0, 1], where values can be read (eager), or
+    always inside a graph, where they cannot (the warning then says "if")."""
+    if labels is None or options.num_classes is not None or options.label_mode != "mix":
+        return False
+    if not xp.dtype_name(labels).startswith(("float", "bfloat")) or not index_shaped(labels):
+        return False
+    if not xp.is_tensor(labels) or _symbolic(labels):
+        return True
+    values = np.asarray(labels, dtype=np.float64)
+    whole = np.all(np.isfinite(values)) and np.all(values == np.round(values))
+    return bool(whole and values.size and (values.min() < 0 or values.max() > 1))
+
+
+def _symbolic(value: Any) -> bool:
+    """A value known only when a graph runs (a TensorFlow graph or a JAX trace)."""
+    try:
+        np.asarray(value)
+    except Exception:
+        return True
+    return False
 
 
 def _same_batch(name: str, first: Any, second: Any) -> None:

@@ -1,4 +1,29 @@
-"""The schedule's clock: how a ``tf.data`` pipeline reads the on/off state per batch."""
+"""The schedule's clock: how a ``tf.data`` pipeline reads the on/off state per batch.
+
+A pipeline makes a batch before training reaches it (prefetching, parallel
+maps), so the state current when the batch is made is not the state of the
+step the batch is trained at. The clock gives each batch its own position,
+the ``(step, epoch)`` at which ``fit`` trains it, and the pipeline pairs it
+or not by the schedule's state there.
+
+``stamp`` counts batches in a sequential stage of the pipeline and works out
+the position of each as ``fit`` feeds it: one iterator for the whole fit, a
+new iterator each epoch, an iterator kept across epochs and started again
+when a finite dataset runs out, a ``repeat`` after the stamp, epochs cut
+short when data runs out. It relies on two facts of Keras's ``fit``: every
+batch a training iterator makes is trained (an iterator is only replaced
+once it has run out), and a new iterator starts at an epoch's beginning,
+after ``on_epoch_begin``. A batch from an iterator of an earlier ``fit`` (or
+of the one Keras opens to build a model) is told apart by the fit's
+generation and changes nothing.
+
+A map over ``Dataset.enumerate()`` has only the batch's index in its own
+iterator. The clock turns it into a step where the index alone says which
+(one iterator for the whole fit, or one per epoch) and notes, per step, the
+step it assumed; ``SamplePairingSchedule`` checks those notes against the
+steps it trained and raises when a batch was paired for another step (a
+finite dataset kept across epochs, ``enumerate`` before ``repeat``).
+"""
 
 from __future__ import annotations
 
@@ -6,25 +31,21 @@ from typing import Any
 
 from keras_samplepairing.ops.schedule import schedule_state
 
+# Steps remembered for the check of a map over enumerate(): a batch's note
+# stays until the step RING_SIZE later writes its own.
+RING_SIZE = 1 << 14
+
 
 class ScheduleClock:
-    """The schedule as a ``tf.data`` map reads it: on or off per batch.
+    """The schedule as a ``tf.data`` pipeline reads it: on or off per batch.
 
-    A map sees a batch when it is made, which runs ahead of training by the
-    prefetch depth. With the batch's index from ``Dataset.enumerate()`` the
-    map decides from the step at which that batch will be trained on, so the
-    pairing state of every batch is exactly what the schedule says (and
-    logs). Without an index it reads the state of the step being trained
-    when the batch is made.
-
-    The index counts batches of one iterator: over the whole ``fit`` for a
-    repeated dataset with ``steps_per_epoch`` (Keras keeps one iterator),
-    or over one epoch when Keras makes a new iterator each epoch; the
-    position of the batch is worked out for both.
+    ``SamplePairingSchedule`` writes its parameters and where ``fit`` is
+    (``set``); a pipeline reads them at run time, so the schedule reaches it
+    without retracing. Until a schedule attaches, every batch is on.
     """
 
-    # Each field and its initial value: detached (always on) until a fit
-    # starts. They are kept in one int64 vector, read with one op per batch.
+    # The fields the schedule sets and their initial values: detached (always
+    # on). They are kept in one int64 vector, read with one op per batch.
     _INITIAL = {
         "attached": 0,
         "current": 1,
@@ -39,14 +60,23 @@ class ScheduleClock:
         "epoch": 0,
         "fit_start_step": 0,
         "epoch_start_step": 0,
+        "generation": 0,
     }
     _INDEX = {name: i for i, name in enumerate(_INITIAL)}
+    # What the sequential stage of a stamped pipeline keeps between batches.
+    _PIPELINE = ("generation", "next_step", "next_epoch", "step_in_epoch", "count")
 
     def __init__(self) -> None:
         self._variable = None
+        self._pipeline = None
+        self._ring = None
         self._values = dict(self._INITIAL)
+        # How pipelines read this clock, noted when they are traced.
+        self.read_by: set[str] = set()
 
-    def _state(self) -> Any:
+    # Written by the schedule.
+
+    def _fields(self) -> Any:
         if self._variable is None:
             import tensorflow as tf
 
@@ -61,45 +91,219 @@ class ScheduleClock:
         for name, value in values.items():
             self._values[name] = int(value)
         if self._variable is not None or values.get("attached"):
-            self._state().assign(list(self._values.values()))
+            self._fields().assign(list(self._values.values()))
+
+    def attach(self, **values: Any) -> None:
+        """A new fit begins: sets the schedule's fields under a new generation,
+        so batches of earlier fits' iterators change nothing, and forgets the
+        steps noted by maps over enumerate()."""
+        self.set(**values, attached=True, generation=self._values["generation"] + 1)
+        if self._ring is not None:
+            self._ring.assign(self._ring_initial())
 
     def variable(self) -> Any:
-        """The clock's state, one int64 vector a graph reads per batch."""
-        return self._state()
+        """The fields, one int64 vector a graph reads per batch."""
+        return self._fields()
+
+    # Read by pipelines.
+
+    def stamp(self, dataset: Any) -> Any:
+        """``dataset`` with each element preceded by its position: an int64
+        ``[3]`` vector ``(step, epoch, count)``, the step and epoch of ``fit``
+        at which it is trained, and a count of the elements this clock has
+        stamped (a seed index that differs from pass to pass).
+
+        The stage is sequential (one element at a time, in order); maps after
+        it may run in parallel.
+        """
+        import tensorflow as tf
+
+        self.read_by.add("stamp")
+
+        def begin_pass(_: Any) -> Any:
+            return self._begin_pass()
+
+        def stamped(generation: Any) -> Any:
+            def with_position(*element: Any) -> tuple:
+                element = element[0] if len(element) == 1 else element
+                return self._next_position(generation), element
+
+            return dataset.map(with_position)
+
+        # The one-element head runs once before each pass: a new iterator, or
+        # a repeat after the stamp.
+        result = tf.data.Dataset.range(1).map(begin_pass).flat_map(stamped)
+        known = dataset.cardinality()
+        if int(known) != tf.data.UNKNOWN_CARDINALITY:
+            # Keras feeds a dataset of known length differently (one iterator
+            # across epochs); the stamp must not hide it.
+            result = result.apply(tf.data.experimental.assert_cardinality(known))
+        return result
+
+    def _pipeline_state(self) -> Any:
+        if self._pipeline is None:
+            import tensorflow as tf
+
+            with tf.init_scope():
+                self._pipeline = tf.Variable(
+                    [-1, 0, 0, 0, 0], dtype=tf.int64, trainable=False, name="schedule_pipeline"
+                )
+        return self._pipeline
+
+    def _begin_pass(self) -> Any:
+        import tensorflow as tf
+
+        fields = self._fields().read_value()
+        state = self._pipeline_state()
+        current = state.read_value()
+
+        def field(name: str) -> Any:
+            return fields[self._INDEX[name]]
+
+        generation = field("generation")
+        first_pass = tf.not_equal(current[0], generation)
+        next_step = tf.where(first_pass, field("fit_start_step"), current[1])
+        next_epoch = tf.where(first_pass, field("first_epoch"), current[2])
+        in_epoch = tf.where(first_pass, tf.zeros([], tf.int64), current[3])
+        # Keras starts a new iterator at an epoch's beginning: where the epoch
+        # fit has begun starts at this pass's first step, the pass is there.
+        at_epoch = tf.equal(field("epoch_start_step"), next_step)
+        next_epoch = tf.where(at_epoch, field("epoch"), next_epoch)
+        in_epoch = tf.where(at_epoch, tf.zeros([], tf.int64), in_epoch)
+        with tf.control_dependencies(
+            [state.assign(tf.stack([generation, next_step, next_epoch, in_epoch, current[4]]))]
+        ):
+            return tf.identity(generation)
+
+    def _next_position(self, generation: Any) -> Any:
+        import tensorflow as tf
+
+        fields = self._fields().read_value()
+        state = self._pipeline_state()
+        current = state.read_value()
+        live = tf.equal(current[0], generation)
+        step, epoch, in_epoch, count = current[1], current[2], current[3] + 1, current[4]
+        steps = fields[self._INDEX["steps"]]
+        ends_epoch = tf.logical_and(steps > 0, in_epoch >= steps)
+        advanced = tf.stack(
+            [
+                current[0],
+                step + 1,
+                tf.where(ends_epoch, epoch + 1, epoch),
+                tf.where(ends_epoch, tf.zeros([], tf.int64), in_epoch),
+                count + 1,
+            ]
+        )
+        # A batch of an iterator from an earlier fit leaves the state alone.
+        update = state.assign(tf.where(live, advanced, current))
+        with tf.control_dependencies([update]):
+            return tf.stack([step, epoch, count])
+
+    def enabled_at(self, position: Any) -> Any:
+        """A scalar bool op: is pairing on for a batch at this ``stamp`` position."""
+        return clock_enabled_at(self._fields().read_value(), position)
 
     def enabled(self, index: Any = None) -> Any:
-        """A scalar bool op: is pairing on for the batch with this index."""
-        return clock_enabled(self._state().read_value(), index)
+        """A scalar bool op: is pairing on for the batch with this enumerate index
+        (None: the state of the step being trained now)."""
+        on, _ = clock_enabled(self._fields().read_value(), index)
+        return on
+
+    # Maps over enumerate(): the steps they assumed, checked by the schedule.
+
+    def _ring_initial(self) -> Any:
+        import numpy as np
+
+        return np.full([RING_SIZE], -1, np.int64)
+
+    def _notes(self) -> Any:
+        if self._ring is None:
+            import tensorflow as tf
+
+            with tf.init_scope():
+                self._ring = tf.Variable(
+                    self._ring_initial(), trainable=False, name="schedule_steps"
+                )
+        return self._ring
+
+    def note_step(self, step: Any) -> Any:
+        """Notes that a batch was paired for ``step`` (an op to run with it)."""
+        import tensorflow as tf
+
+        ring = self._notes()
+        return ring.scatter_update(
+            tf.IndexedSlices(
+                tf.reshape(step, [1]), tf.reshape(tf.math.floormod(step, RING_SIZE), [1])
+            )
+        )
+
+    def steps_paired_elsewhere(self, first: int, count: int) -> list[int]:
+        """Of the ``count`` steps from ``first`` that fit trained, those whose
+        batch a map over enumerate() paired for another step."""
+        if self._ring is None or count <= 0:
+            return []
+        notes = self._ring.numpy()
+        count = min(count, RING_SIZE // 2)
+        start = first + max(0, count - RING_SIZE // 2)
+        steps = range(start, first + count)
+        return [step for step in steps if notes[step % RING_SIZE] != step]
 
 
-def clock_enabled(state: Any, index: Any = None) -> Any:
-    """Whether a ``ScheduleClock`` in ``state`` has pairing on for the batch
-    with this index (None: the current step). Pure TensorFlow ops, so a
-    caller can compile it with the rest of the draw."""
+def _field(fields: Any, name: str) -> Any:
+    return fields[ScheduleClock._INDEX[name]]
+
+
+def _state_at(fields: Any, step: Any, epoch: Any) -> Any:
+    """The schedule's state at this step (``unit="step"``) or epoch."""
     import tensorflow as tf
 
-    def field(name: str) -> Any:
-        return state[ScheduleClock._INDEX[name]]
+    return schedule_state(
+        tf.where(_field(fields, "by_step") > 0, step, epoch),
+        _field(fields, "warmup"),
+        _field(fields, "on"),
+        _field(fields, "off"),
+        _field(fields, "finetune"),
+        _field(fields, "total"),
+    )
 
+
+def clock_enabled_at(fields: Any, position: Any) -> Any:
+    """Whether a clock with these ``fields`` has pairing on for the batch at
+    ``position`` (from ``ScheduleClock.stamp``). Pure TensorFlow ops."""
+    import tensorflow as tf
+
+    position = tf.cast(position, tf.int64)
+    on = _state_at(fields, position[0], position[1])
+    return tf.logical_or(_field(fields, "attached") <= 0, on)
+
+
+def clock_enabled(fields: Any, index: Any = None) -> tuple[Any, Any]:
+    """``(on, step)`` for the batch with this enumerate ``index`` (None: the
+    step being trained now, and step -1). Pure TensorFlow ops, so a caller can
+    compile them with the rest of the draw.
+
+    The index counts batches of one iterator: over the whole ``fit`` for a
+    repeated dataset with ``steps_per_epoch`` (Keras keeps one iterator), or
+    over one epoch when Keras makes a new iterator each epoch; the step is
+    worked out for both, and ``step`` says which was assumed.
+    """
+    import tensorflow as tf
+
+    attached = _field(fields, "attached") > 0
     if index is None:
-        on = field("current") > 0
-    else:
-        index = tf.cast(index, tf.int64)
-        steps = field("steps")
-        first_epoch, epoch = field("first_epoch"), field("epoch")
-        # One iterator over the whole fit: the index runs on past the epochs
-        # already trained. One iterator per epoch: it restarts.
-        whole_fit = tf.logical_and(steps > 0, index >= (epoch - first_epoch) * steps)
-        step = tf.where(
-            whole_fit, field("fit_start_step") + index, field("epoch_start_step") + index
-        )
-        epoch = tf.where(whole_fit, first_epoch + index // tf.maximum(steps, 1), epoch)
-        on = schedule_state(
-            tf.where(field("by_step") > 0, step, epoch),
-            field("warmup"),
-            field("on"),
-            field("off"),
-            field("finetune"),
-            field("total"),
-        )
-    return tf.logical_or(field("attached") <= 0, on)
+        on = _field(fields, "current") > 0
+        return tf.logical_or(tf.logical_not(attached), on), tf.constant(-1, tf.int64)
+    index = tf.cast(index, tf.int64)
+    steps = _field(fields, "steps")
+    first_epoch, epoch = _field(fields, "first_epoch"), _field(fields, "epoch")
+    # One iterator over the whole fit: the index runs on past the epochs
+    # already trained. One iterator per epoch: it restarts.
+    whole_fit = tf.logical_and(steps > 0, index >= (epoch - first_epoch) * steps)
+    step = tf.where(
+        whole_fit,
+        _field(fields, "fit_start_step") + index,
+        _field(fields, "epoch_start_step") + index,
+    )
+    epoch = tf.where(whole_fit, first_epoch + index // tf.maximum(steps, 1), epoch)
+    on = _state_at(fields, step, epoch)
+    return tf.logical_or(tf.logical_not(attached), on), step

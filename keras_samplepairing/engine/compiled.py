@@ -17,12 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from keras_samplepairing.ops.apply import apply_pairing, apply_to_bounding_boxes
-from keras_samplepairing.ops.draw import (
-    Pairing,
-    PartnerChoice,
-    draw_batch_pairing,
-    draw_pairing,
-)
+from keras_samplepairing.ops.draw import Pairing, PartnerChoice, draw_batch_pairing, draw_pairing
 from keras_samplepairing.ops.options import PairingOptions
 
 
@@ -34,7 +29,7 @@ def _split_ragged_boxes(batch: dict, xp: Any) -> tuple[dict, dict | None]:
 
 
 class CompiledPairing:
-    """``draw_batch_pairing`` and ``apply_pairing`` for fixed options.
+    """The draw and the apply for fixed options.
 
     Args:
         options: the transform's options.
@@ -60,11 +55,9 @@ class CompiledPairing:
             import tensorflow as tf
 
             self.draw = tf.function(self._draw, jit_compile=True)
-            self.draw_given = tf.function(self._draw_given, jit_compile=True)
             self.apply_dense = tf.function(self._apply, jit_compile=jit_compile)
         else:
             self.draw = self._draw
-            self.draw_given = self._draw_given
             self.apply_dense = self._apply
             if jit_compile and _jax() and not callable(options.features):
                 import jax
@@ -73,12 +66,18 @@ class CompiledPairing:
                 self.draw = jax.jit(self._draw)
                 self.apply_dense = jax.jit(self._apply)
 
-    def _draw(self, images: Any, labels: Any, seed: Any, enabled: Any) -> Pairing:
-        return draw_batch_pairing(
-            seed, images, self.options, labels, enabled, feature_fn=self.feature_fn
-        )
-
-    def _draw_given(self, images: Any, choice: PartnerChoice, seed: Any, enabled: Any) -> Pairing:
+    def _draw(
+        self,
+        images: Any,
+        labels: Any,
+        seed: Any,
+        enabled: Any,
+        choice: PartnerChoice | None = None,
+    ) -> Pairing:
+        if choice is None:  # partners within the batch
+            return draw_batch_pairing(
+                seed, images, self.options, labels, enabled, feature_fn=self.feature_fn
+            )
         return draw_pairing(seed, images, choice, self.options, enabled)
 
     def _apply(self, batch: dict, pairing: Pairing, partner_batch: dict | None) -> dict:
@@ -95,21 +94,28 @@ class CompiledPairing:
             outputs["bounding_boxes"] = apply_to_bounding_boxes(boxes, pairing, partner_boxes)
         return outputs
 
-    def pair_with(
-        self, batch: dict, partner_batch: dict, choice: PartnerChoice, seed: Any, enabled: Any
+    def __call__(
+        self,
+        batch: dict,
+        seed: Any,
+        enabled: Any,
+        partners: tuple[PartnerChoice, dict] | None = None,
     ) -> tuple[dict, Pairing]:
-        """Mixes ``batch`` with ``partner_batch`` row by row, for chosen partners."""
-        xp = self.xp
-        seed = xp.seed_tensor(seed)
-        pairing = self.draw_given(batch["images"], choice, seed, xp.asarray(enabled, "bool"))
-        return self.apply(batch, pairing, partner_batch), pairing
+        """Draws and applies one pairing; returns the outputs and the pairing.
 
-    def __call__(self, batch: dict, seed: Any, enabled: Any) -> tuple[dict, Pairing]:
-        """Pairs ``batch`` within itself; returns the outputs and the pairing."""
+        Args:
+            batch: the checked batch.
+            seed: stateless seed.
+            enabled: scalar bool; False leaves every row unpaired.
+            partners: ``(choice, partner_batch)`` for partners from outside
+                the batch, row by row; None pairs within the batch.
+        """
         xp = self.xp
         seed = xp.seed_tensor(seed)
-        pairing = self.draw(batch["images"], batch.get("labels"), seed, xp.asarray(enabled, "bool"))
-        return self.apply(batch, pairing), pairing
+        enabled = xp.asarray(enabled, "bool")
+        choice, partner_batch = (None, None) if partners is None else partners
+        pairing = self.draw(batch["images"], batch.get("labels"), seed, enabled, choice)
+        return self.apply(batch, pairing, partner_batch), pairing
 
 
 def _jax() -> bool:

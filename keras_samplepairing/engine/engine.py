@@ -1,20 +1,30 @@
-"""The one path every layer, map and model takes to pair a batch.
+"""The one path every layer, map, whole-set pipeline and model takes to pair a batch.
 
-Converts the batch to tensors once, checks it, gets a seed, reads the
-switch, folds in the replica, and calls the compiled draw and apply. The
-namespace follows the batch: TensorFlow tensors (a ``tf.data`` pipeline under
-any backend, or the TensorFlow backend) take TensorFlow; the arrays of JAX
-and PyTorch take ``keras.ops``.
+``PairingEngine.pair`` converts the batch to tensors once, checks it, gets a
+seed, reads the switch (and, in ``tf.data``, the schedule's clock), folds in
+the replica, and calls the compiled draw and apply. Partners come from the
+batch itself, or from a source given with the batch (the whole training
+set, chosen by ``engine.sources``). The namespace follows the batch:
+TensorFlow tensors (a ``tf.data`` pipeline under any backend, or the
+TensorFlow backend) take TensorFlow; the arrays of JAX and PyTorch take
+``keras.ops``.
 """
 
 from __future__ import annotations
 
 import functools
+import warnings
 from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
-from keras_samplepairing.engine.checks import check_batch, check_features_run_here
+from keras_samplepairing.engine.checks import (
+    SCALAR_TARGETS_WARNING,
+    check_batch,
+    check_features_run_here,
+    scalar_targets_look_like_classes,
+)
+from keras_samplepairing.engine.clock import ScheduleClock, clock_enabled, clock_enabled_at
 from keras_samplepairing.engine.compiled import CompiledPairing, shared_compiled_pairing
 from keras_samplepairing.engine.state import SeedStream, Switch, tensorflow_loaded
 from keras_samplepairing.engine.structure import unpack
@@ -43,27 +53,28 @@ def batch_namespace(inputs: Any) -> ModuleType:
     return namespace(leaf)
 
 
-def _gate_fn(enabled: Any, state: Any, index: Any = None) -> Any:
+def _gate_fn(enabled: Any, fields: Any, index: Any = None, position: Any = None) -> tuple:
     import tensorflow as tf
 
-    from keras_samplepairing.engine.clock import clock_enabled
-
-    return tf.logical_and(enabled, clock_enabled(state, index))
+    if position is not None:
+        on, step = clock_enabled_at(fields, position), tf.constant(-1, tf.int64)
+    else:
+        on, step = clock_enabled(fields, index)
+    return tf.logical_and(enabled, on), step
 
 
 @functools.cache
 def _compiled_gate() -> Callable:
     import tensorflow as tf
 
+    # The clock's arithmetic is a dozen scalar ops: one compiled call costs
+    # less per batch than running them one by one.
     return tf.function(_gate_fn, jit_compile=True)
 
 
-def _gate(*args: Any) -> Any:
-    return _compiled_gate()(*args)
-
-
 class PairingEngine:
-    """Pairs batches for one owner (a layer, a map function or a model).
+    """Pairs batches for one owner (a layer, a map function, a whole-set
+    pipeline or a model).
 
     Args:
         options: the transform's options.
@@ -85,7 +96,7 @@ class PairingEngine:
         jit_compile: bool = True,
         feature_fn: Callable | None = None,
         min_rank: int = 4,
-        clock: Any = None,
+        clock: ScheduleClock | None = None,
     ) -> None:
         self.options = options
         self.stream = stream
@@ -96,6 +107,7 @@ class PairingEngine:
         self.clock = clock
         self._compiled: dict = {}
         self._eager: dict = {}
+        self._warned_scalar_labels = False
 
     def compiled(self, xp: ModuleType) -> CompiledPairing:
         """The compiled draw and apply for namespace ``xp`` (made once)."""
@@ -106,64 +118,129 @@ class PairingEngine:
         return self._compiled[xp.name]
 
     def prepare(self, inputs: Any) -> tuple[dict, Callable, ModuleType]:
-        """``(batch, repack, xp)``: the inputs as a checked dict of tensors."""
+        """``(batch, repack, xp)``: the inputs as a checked dict of tensors, a
+        function that gives outputs the inputs' structure, and the namespace."""
         xp = batch_namespace(inputs)
         batch, repack = unpack(inputs, xp, self.options.passthrough_keys)
-        return check_batch(batch, self.options, xp, self.min_rank), repack, xp
+        batch = check_batch(batch, self.options, xp, self.min_rank)
+        if not self._warned_scalar_labels and scalar_targets_look_like_classes(
+            batch.get("labels"), self.options, xp
+        ):
+            self._warned_scalar_labels = True
+            warnings.warn(SCALAR_TARGETS_WARNING, stacklevel=3)
+        return batch, repack, xp
 
     def pair(
-        self, inputs: Any, active: Any = True, index: Any = None, clock_index: Any = None
+        self,
+        inputs: Any,
+        active: Any = True,
+        *,
+        seed: Any = None,
+        seed_index: Any = None,
+        position: Any = None,
+        clock_index: Any = None,
+        partners: tuple[PartnerChoice, dict] | None = None,
+        transform: Callable | None = None,
+        with_pairing: bool = False,
     ) -> Any:
         """Pairs ``inputs`` (any Keras input format) and returns the same structure.
 
         Args:
             inputs: images, ``(images, labels[, sample_weight])`` or a dict.
             active: False, True or a bool tensor (the training flag).
-            index: optional element index from ``Dataset.enumerate()``; the
-                seed is then derived from it (TensorFlow only).
+            seed: optional stateless seed for this batch.
+            seed_index: optional element index from ``Dataset.enumerate()``;
+                the seed is then derived from it (TensorFlow only).
+            position: optional position from ``ScheduleClock.stamp``: the
+                schedule's state there decides (TensorFlow only).
             clock_index: optional index of the batch in its iterator, which
                 the clock turns into the step it is trained at.
+            partners: ``(choice, partner_batch)`` for partners from outside
+                the batch (the whole set): each row is mixed with the same
+                row of ``partner_batch``; by default, partners within the batch.
+            transform: optional ``(batch, seed, enabled, partners) ->
+                (outputs, pairing)`` that draws and applies in the owner's own
+                terms (a layer's ``get_random_transformation`` and
+                ``transform_*``); by default the compiled draw and apply.
+            with_pairing: also return the drawn ``Pairing``.
+
+        Returns:
+            The outputs in the inputs' structure, and the ``Pairing`` if
+            ``with_pairing``.
         """
         batch, repack, xp = self.prepare(inputs)
-        outputs, _ = self.pair_batch(batch, xp, active, index, clock_index)
-        return repack(outputs)
+        if partners is None:  # partners by the batch's own features
+            check_features_run_here(self.options, xp)
+        else:
+            partners = (partners[0], {k: partners[1][k] for k in batch})
+        transform = transform or self.compiled(xp)
+        if xp.name != "tensorflow":
+            outputs, pairing = self._keras_pair(batch, xp, active, seed, partners, transform)
+        else:
+            import tensorflow as tf
 
-    def pair_batch(
+            arguments = (
+                batch,
+                active,
+                seed,
+                seed_index,
+                position,
+                clock_index,
+                partners,
+                transform,
+            )
+            if tf.executing_eagerly():
+                outputs, pairing = self._eager_call(*arguments)
+            else:
+                outputs, pairing = self._tensorflow_pair(*arguments)
+        outputs = repack(outputs)
+        return (outputs, pairing) if with_pairing else outputs
+
+    def _keras_pair(
         self,
         batch: dict,
         xp: ModuleType,
-        active: Any = True,
-        index: Any = None,
-        clock_index: Any = None,
+        active: Any,
+        seed: Any,
+        partners: Any,
+        transform: Callable,
     ) -> tuple[dict, Pairing]:
-        """Pairs a checked dict of tensors; returns the outputs and the pairing."""
-        check_features_run_here(self.options, xp)  # the batch's own features
-        compiled = self.compiled(xp)
-        if xp.name != "tensorflow":
-            enabled = xp.asarray(self.switch.variable, "bool")
-            if active is not True:
-                enabled = xp.logical_and(enabled, xp.asarray(active, "bool"))
-            return compiled(batch, self.stream.next_keras(), enabled)
+        enabled = xp.asarray(self.switch.variable, "bool")
+        if active is not True:
+            enabled = xp.logical_and(enabled, xp.asarray(active, "bool"))
+        seed = self.stream.next_keras() if seed is None else seed
+        return transform(batch, xp.seed_tensor(xp.asarray(seed)), enabled, partners)
+
+    def _eager_call(self, *arguments: Any) -> tuple[dict, Pairing]:
         import tensorflow as tf
 
-        if not tf.executing_eagerly():
-            return self._tensorflow_pair(compiled, batch, active, index, clock_index)
         # Eagerly, one graph call does it all: reading the state, drawing and
-        # mixing cost one dispatch instead of an eager op each.
-        key = id(compiled)
-        if key not in self._eager:
-            self._eager[key] = tf.function(
-                lambda b, a, i, c: self._tensorflow_pair(compiled, b, a, i, c),
-                reduce_retracing=True,
-            )
-        return self._eager[key](batch, active, index, clock_index)
+        # mixing cost one dispatch instead of an eager op each. Traced per
+        # input signature: relaxed shapes (reduce_retracing) would lose the
+        # label rank and the static image size the ops read.
+        if "call" not in self._eager:
+            self._eager["call"] = tf.function(self._tensorflow_pair)
+        return self._eager["call"](*arguments)
 
     def _tensorflow_pair(
-        self, compiled: CompiledPairing, batch: dict, active: Any, index: Any, clock_index: Any
+        self,
+        batch: dict,
+        active: Any,
+        seed: Any,
+        seed_index: Any,
+        position: Any,
+        clock_index: Any,
+        partners: Any,
+        transform: Callable,
     ) -> tuple[dict, Pairing]:
         import tensorflow as tf
 
-        seed = self.stream.next_tensorflow() if index is None else self.stream.for_index(index)
+        if seed is None:
+            seed = (
+                self.stream.next_tensorflow()
+                if seed_index is None
+                else self.stream.for_index(seed_index)
+            )
         replica = tf.distribute.get_replica_context()
         if replica is not None and replica.num_replicas_in_sync > 1:
             # Every replica draws the same seed; folding in its id keeps the
@@ -171,9 +248,10 @@ class PairingEngine:
             seed = tf.random.experimental.stateless_fold_in(
                 seed, tf.cast(replica.replica_id_in_sync_group, tf.int64), alg="philox"
             )
-        return compiled(batch, seed, self._tensorflow_enabled(active, clock_index))
+        enabled = self._tensorflow_enabled(active, position, clock_index)
+        return transform(batch, tf.cast(seed, tf.int64), enabled, partners)
 
-    def _tensorflow_enabled(self, active: Any, clock_index: Any) -> Any:
+    def _tensorflow_enabled(self, active: Any, position: Any, clock_index: Any) -> Any:
         """The switch, the training flag and the schedule's clock, as one bool."""
         import tensorflow as tf
 
@@ -182,22 +260,16 @@ class PairingEngine:
             enabled = tf.logical_and(enabled, tf.cast(active, tf.bool))
         if self.clock is None:
             return enabled
-        # The clock's arithmetic is a dozen scalar ops: one compiled call
-        # costs less per batch than running them one by one.
-        state = self.clock.variable().read_value()
+        fields = self.clock.variable().read_value()
+        if position is not None:
+            on, _ = _compiled_gate()(enabled, fields, position=tf.cast(position, tf.int64))
+            return on
         if clock_index is None:
-            return _gate(enabled, state)
-        return _gate(enabled, state, tf.cast(clock_index, tf.int64))
-
-    def pair_with_partners(
-        self, batch: dict, partner_batch: dict, choice: PartnerChoice, seed: Any, clock_index: Any
-    ) -> tuple[dict, Pairing]:
-        """Mixes each row of ``batch`` with the same row of ``partner_batch``
-        (partners drawn from the whole training set), in a ``tf.data`` graph.
-
-        The draw of which rows pair and with what λ is the batch path's
-        (``draw_pairing``), and so is the apply.
-        """
-        compiled = self.compiled(tensorflow_namespace())
-        enabled = self._tensorflow_enabled(True, clock_index)
-        return compiled.pair_with(batch, partner_batch, choice, seed, enabled)
+            self.clock.read_by.add("unindexed")
+            on, _ = _compiled_gate()(enabled, fields)
+            return on
+        self.clock.read_by.add("enumerate")
+        on, step = _compiled_gate()(enabled, fields, index=tf.cast(clock_index, tf.int64))
+        # What the step was taken to be, for the schedule's check.
+        with tf.control_dependencies([self.clock.note_step(step)]):
+            return tf.identity(on)

@@ -17,6 +17,46 @@ from keras_samplepairing.ops.boxes import class_key
 
 # The per-sample keys SamplePairing knows how to mix.
 TARGET_KEYS = ("images", "labels", "sample_weight", "bounding_boxes", "segmentation_masks")
+# The parts of a tuple element, in Keras's order.
+TUPLE_KEYS = ("images", "labels", "sample_weight")
+
+
+def structure_of(element: Any) -> str:
+    """What an element (or a batch) is: ``"images"``, ``"tuple2"``, ``"tuple3"``
+    or ``"dict"``; anything else raises a ValueError naming the formats."""
+    if isinstance(element, dict):
+        if "images" not in element:
+            raise ValueError(
+                "A dict input must have an 'images' key (Keras's format: 'images', "
+                f"'labels', 'bounding_boxes', 'segmentation_masks'); got keys {sorted(element)}."
+            )
+        return "dict"
+    if isinstance(element, (tuple, list)):
+        if len(element) not in (2, 3):
+            raise ValueError(
+                "A tuple input must be (images, labels) or (images, labels, sample_weight); "
+                f"got a {type(element).__name__} of length {len(element)}."
+            )
+        return f"tuple{len(element)}"
+    return "images"
+
+
+def as_dict(element: Any, structure: str) -> dict:
+    """The element as a dict of its parts (no conversion, no checks)."""
+    if structure == "dict":
+        return dict(element)
+    if structure == "images":
+        return {"images": element}
+    return dict(zip(TUPLE_KEYS, element, strict=False))
+
+
+def from_dict(batch: dict, structure: str) -> Any:
+    """The inverse of ``as_dict``: the element in its own structure."""
+    if structure == "dict":
+        return batch
+    if structure == "images":
+        return batch["images"]
+    return tuple(batch[key] for key in TUPLE_KEYS[: int(structure[-1])])
 
 
 def _as_tensor(xp: ModuleType, name: str, value: Any) -> Any:
@@ -60,12 +100,8 @@ def unpack(
         The dict of tensors and a function that turns an output dict back
         into the caller's structure.
     """
-    if isinstance(inputs, dict):
-        if "images" not in inputs:
-            raise ValueError(
-                "A dict input must have an 'images' key (Keras's format: 'images', "
-                f"'labels', 'bounding_boxes', 'segmentation_masks'); got keys {sorted(inputs)}."
-            )
+    structure = structure_of(inputs)
+    if structure == "dict":
         unknown = [k for k in inputs if k not in TARGET_KEYS and k not in passthrough_keys]
         if unknown:
             raise ValueError(
@@ -82,18 +118,11 @@ def unpack(
             return {**outputs, **passed}
 
         return batch, repack_dict
-    if isinstance(inputs, (tuple, list)):
-        if len(inputs) not in (2, 3):
-            raise ValueError(
-                "A tuple input must be (images, labels) or (images, labels, sample_weight); "
-                f"got a {type(inputs).__name__} of length {len(inputs)}."
-            )
-        keys = ("images", "labels", "sample_weight")[: len(inputs)]
-        batch = _convert(xp, {k: v for k, v in zip(keys, inputs, strict=True) if v is not None})
-        kind = type(inputs)
+    parts = {k: v for k, v in as_dict(inputs, structure).items() if v is not None}
+    kind = type(inputs)
 
-        def repack_tuple(outputs: dict) -> tuple:
-            return kind(outputs.get(k) for k in keys)
+    def repack(outputs: dict) -> Any:
+        element = from_dict({**dict.fromkeys(TUPLE_KEYS), **outputs}, structure)
+        return kind(element) if structure.startswith("tuple") else element
 
-        return batch, repack_tuple
-    return _convert(xp, {"images": inputs}), lambda outputs: outputs["images"]
+    return _convert(xp, parts), repack

@@ -61,12 +61,9 @@ class FeatureSamplePairing(SamplePairing):
         super().__init__(**kwargs)
 
     def call(self, inputs: Any, training: bool | None = None) -> Any:
-        active = self._active(training)
-        if active is False:
-            return inputs
         if isinstance(inputs, (dict, tuple, list)):
             raise TypeError(
                 "FeatureSamplePairing takes one tensor of hidden features (batch first), got "
                 f"a {type(inputs).__name__}."
             )
-        return self._engine.pair(inputs, active)
+        return super().call(inputs, training)

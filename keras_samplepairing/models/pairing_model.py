@@ -8,8 +8,8 @@ from typing import Any
 import keras
 import numpy as np
 
-from keras_samplepairing.engine.engine import PairingEngine, batch_namespace
-from keras_samplepairing.engine.state import SeedStream, Switch
+from keras_samplepairing.engine.engine import batch_namespace
+from keras_samplepairing.engine.owner import owner_state
 from keras_samplepairing.ops.apply import apply_to_labels, apply_to_sample_weights
 from keras_samplepairing.ops.draw import Pairing
 from keras_samplepairing.ops.features import flat_features
@@ -84,18 +84,19 @@ class PairingModel(keras.Model):
         self.mix_at = mix_at
         self.seed = seed
         self.jit_compile_pairing = jit_compile
-        self.seed_generator = keras.random.SeedGenerator(seed)
-        self.enabled_variable = keras.Variable(True, dtype="bool", trainable=False, name="enabled")
-        self.enabled = Switch(self.enabled_variable)
         hidden = mix_at == "hidden"
-        self._engine = PairingEngine(
+        state = owner_state(
             self.pairing_options,
-            SeedStream(seed, self.seed_generator),
-            self.enabled,
+            seed,
+            in_model=True,
             jit_compile=jit_compile,
             feature_fn=flat_features if hidden else None,
             min_rank=2 if hidden else 4,
         )
+        self.seed_generator = state.seed_generator  # tracked: saved with the model
+        self.enabled_variable = state.enabled_variable
+        self.enabled = state.switch
+        self._engine = state.engine
         # What one train step hands from `train_step` to `call` (the labels,
         # for a class constraint) and from `call` to `compute_loss` (the
         # pairing). Per thread: tf.distribute runs one replica per thread.
@@ -122,8 +123,7 @@ class PairingModel(keras.Model):
         # Labels go in only to choose partners by class; the loss mixes them.
         needs_labels = self.pairing_options.class_constraint != "any"
         batch = {"images": x, "labels": labels} if needs_labels else {"images": x}
-        checked, _, xp = self._engine.prepare(batch)
-        outputs, pairing = self._engine.pair_batch(checked, xp)
+        outputs, pairing = self._engine.pair(batch, with_pairing=True)
         self._step.pairing = pairing
         return outputs["images"]
 

@@ -102,7 +102,7 @@ def apply_pairing(
     """Applies one ``Pairing`` to every target of ``batch``.
 
     Args:
-        batch: dict with ``"images"`` and optionally ``"labels"``,
+        batch: dict with any of ``"images"``, ``"labels"``,
             ``"sample_weight"``, ``"bounding_boxes"`` and
             ``"segmentation_masks"``.
         pairing: the draw.
@@ -116,7 +116,8 @@ def apply_pairing(
     """
     partner_batch = partner_batch or {}
     outputs = dict(batch)
-    outputs["images"] = apply_to_images(batch["images"], pairing, partner_batch.get("images"))
+    if "images" in batch:
+        outputs["images"] = apply_to_images(batch["images"], pairing, partner_batch.get("images"))
     if "labels" in batch:
         outputs["labels"] = apply_to_labels(
             batch["labels"], pairing, options, partner_batch.get("labels")

@@ -221,6 +221,11 @@ def uniform(seed: Any, shape: Any, minval: float = 0.0, maxval: float = 1.0) -> 
     return ops.convert_to_tensor(values)
 
 
+def random_keys(seed: Any, shape: Any) -> Any:
+    """Uniform float32 in [0, 1), for sort keys and picks."""
+    return uniform(seed, shape)
+
+
 def normal(seed: Any, shape: Any) -> Any:
     shape = tuple(int(d) for d in shape)
     if keras.config.backend() == "jax":

@@ -1,18 +1,17 @@
 """The options of SamplePairing: each defined once, with its default and meaning.
 
 ``PairingOptions`` validates them once, when a layer, map or model is made,
-so a bad option fails at construction with its name in the message. The same
-definitions produce the layers' signatures and the ``Args`` of their
-docstrings, and their ``get_config``.
+so a bad option fails at construction with its name in the message. The
+``SamplePairing`` layer writes them out in its signature and the ``Args`` of
+its docstring, where a reader (or an IDE) looks for them; a test holds both,
+and the layer's config, to this table.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import difflib
-import inspect
 import numbers
-import textwrap
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -51,7 +50,9 @@ def _positive(name: str, value: Any) -> float:
     return float(value)
 
 
-def _positive_int(name: str, value: Any) -> int:
+def positive_int(name: str, value: Any) -> int:
+    """``value`` as a Python int >= 1 (NumPy integers included), or a ValueError
+    naming the argument."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
         raise ValueError(f"`{name}` must be a positive int, got {value!r}.")
     return int(value)
@@ -145,8 +146,9 @@ class PairingOptions:
         0.0,
         "ε in [0, 1). If > 0, labels come back as float one-hot labels "
         "smoothed once after mixing, `y·(1 - ε) + ε/K` (also for "
-        '`label_mode="first"`; class indices need `num_classes`). Do not '
-        "smooth again in the loss.",
+        '`label_mode="first"`; class indices need `num_classes`); binary '
+        "targets `(B,)` or `(B, 1)` as binary cross-entropy smooths them, "
+        "`y·(1 - ε) + ε/2`. Do not smooth again in the loss.",
     )
     passthrough_keys: tuple[str, ...] = _option(
         (),
@@ -170,7 +172,7 @@ class PairingOptions:
         self._set("rate", _unit_number("rate", self.rate))
         _choice("label_mode", self.label_mode, LABEL_MODES)
         if self.num_classes is not None:
-            self._set("num_classes", _positive_int("num_classes", self.num_classes))
+            self._set("num_classes", positive_int("num_classes", self.num_classes))
         _choice("pairing", self.pairing, PAIRINGS)
         _choice("similarity", self.similarity, SIMILARITIES)
         if not callable(self.features):
@@ -183,7 +185,7 @@ class PairingOptions:
                 f"`mixing={self.mixing!r}` varies λ inside each sample, so it needs a "
                 f"random λ: pass `lam='beta'` (got `lam={self.lam!r}`)."
             )
-        self._set("grid_size", _positive_int("grid_size", self.grid_size))
+        self._set("grid_size", positive_int("grid_size", self.grid_size))
         low, high = _pair("value_range", self.value_range)
         if not float(low) < float(high):
             raise ValueError(
@@ -245,37 +247,3 @@ def check_names(owner: str, kwargs: dict, valid: Iterable[str]) -> None:
         close = difflib.get_close_matches(name, valid, n=1, cutoff=0.6)
         hint = f" Did you mean {close[0]!r}?" if close else ""
         raise TypeError(f"{owner} got an unknown option {name!r}.{hint}")
-
-
-def option_parameters(
-    defaults: dict | None = None, exclude: Iterable[str] = ()
-) -> list[inspect.Parameter]:
-    """Keyword-only parameters for every option, for a signature."""
-    defaults = defaults or {}
-    skipped = set(exclude)
-    return [
-        inspect.Parameter(
-            field.name,
-            inspect.Parameter.KEYWORD_ONLY,
-            default=defaults.get(field.name, field.default),
-            annotation=field.type,
-        )
-        for field in dataclasses.fields(PairingOptions)
-        if field.name not in skipped
-    ]
-
-
-def options_doc(indent: int = 8, exclude: Iterable[str] = ()) -> str:
-    """The ``Args`` entries of every option, Google style."""
-    skipped = set(exclude)
-    lines = []
-    for field in dataclasses.fields(PairingOptions):
-        if field.name in skipped:
-            continue
-        text = textwrap.fill(
-            f"{field.name}: {field.metadata['doc']}",
-            width=80 - indent,
-            subsequent_indent="    ",
-        )
-        lines.append(textwrap.indent(text, " " * indent))
-    return "\n".join(lines)

@@ -83,11 +83,12 @@ def one_class_per_row(labels: Any) -> Any:
 
 
 def smooth_labels(labels: Any, label_smoothing: float) -> Any:
-    """Keras's label smoothing: ``y·(1 - ε) + ε / K`` for ``(B, K)`` labels,
-    ``y·(1 - ε) + ε / 2`` for scalar binary targets ``(B,)``."""
+    """Keras's label smoothing: ``y·(1 - ε) + ε / K`` for ``(B, K)`` labels with
+    ``K >= 2``; ``y·(1 - ε) + ε / 2`` for binary targets ``(B,)`` or ``(B, 1)``,
+    which hold two classes in one column (as binary cross-entropy smooths them)."""
     if not label_smoothing:
         return labels
-    if len(labels.shape) == 1:
+    if index_shaped(labels):
         return labels * (1.0 - label_smoothing) + label_smoothing / 2.0
     xp = namespace(labels)
     classes = labels.shape[-1]

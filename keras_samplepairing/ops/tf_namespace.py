@@ -200,5 +200,11 @@ def uniform(seed: Any, shape: Any, minval: float = 0.0, maxval: float = 1.0) -> 
     return minval + unit * (maxval - minval)
 
 
+def random_keys(seed: Any, shape: Any) -> tf.Tensor:
+    """Uniform float32 in [0, 1) as TensorFlow draws them, for sort keys and
+    picks made outside XLA (the whole set's epoch order and class picks)."""
+    return tf.random.stateless_uniform(shape, seed, alg=_ALG)
+
+
 def normal(seed: Any, shape: Any) -> tf.Tensor:
     return tf.random.stateless_normal(shape, seed, alg=_ALG)

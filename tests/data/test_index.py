@@ -1,10 +1,12 @@
 """The partner index: exact against brute force, chunked against unchunked."""
 
+import json
+
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_samplepairing.data import index as index_module
+from keras_samplepairing.data import index_search as index_module
 from keras_samplepairing.data.index import PartnerIndex
 from keras_samplepairing.ops.similarity import pairwise_similarity
 
@@ -104,7 +106,7 @@ def test_save_load_and_stale_indexes(tmp_path):
     loaded.check_for(300, "abc")
     with pytest.raises(ValueError, match="built for 300 images but the data has 299"):
         loaded.check_for(299, "abc")
-    with pytest.raises(ValueError, match="fingerprint differs"):
+    with pytest.raises(ValueError, match="fingerprint of every image differs"):
         loaded.check_for(300, "xyz")
     np.savez(tmp_path / "old.npz", format=np.array(0), neighbours=built.neighbours)
     with pytest.raises(ValueError, match="format 0"):
@@ -152,3 +154,70 @@ def test_faiss_finds_the_nearest_and_refuses_the_farthest():
     assert recall > 0.9
     with pytest.raises(ValueError, match="nearest neighbours only"):
         PartnerIndex.build(features, "cosine", k=10, direction="farthest", method="faiss")
+
+
+# Hold-up round two: defects found by an outside audit, each pinned here.
+
+
+def test_a_kl_rebuild_reads_the_new_features_by_their_own_rule():
+    # Built on masses, rebuilt on signed features: the rebuild must read them as
+    # a fresh build does (softmax), not by the rule decided at the first build.
+    signed = RNG.normal(size=(200, 8)).astype("float32")
+    index = PartnerIndex.build(np.abs(signed), "kl", k=5)
+    index.rebuild(signed)
+    fresh = PartnerIndex.build(signed, "kl", k=5)
+    np.testing.assert_array_equal(index.neighbours, fresh.neighbours)
+    np.testing.assert_allclose(index.similarities, fresh.similarities, rtol=1e-6)
+    assert index.settings["nonnegative"] is False
+
+
+def test_exact_euclidean_search_stays_exact_on_pixel_scale_features():
+    # Values around 200 ± 3: the float32 2a·b - |b|² form cancels and misses
+    # true nearest neighbours unless the features are centred first.
+    features = (200.0 + 3.0 * RNG.normal(size=(400, 192))).astype("float32")
+    built = PartnerIndex.build(features, "euclidean", k=5, method="exact")
+    exact = features.astype("float64")
+    distance = np.sum((exact[:, None, :] - exact[None, :, :]) ** 2, axis=-1)
+    np.fill_diagonal(distance, np.inf)
+    order = np.argsort(distance, axis=1, kind="stable")[:, :5]
+    np.testing.assert_array_equal(built.neighbours, order)
+
+
+def test_non_finite_features_are_refused_when_the_index_is_built():
+    features = FEATURES.copy()
+    features[[3, 7], 0] = [np.nan, np.inf]
+    with pytest.raises(ValueError, match=r"2 of 300 rows .*rows 3, 7"):
+        PartnerIndex.build(features, "cosine", k=3)
+    index = PartnerIndex.build(FEATURES, "cosine", k=3)
+    with pytest.raises(ValueError, match="1 of 300 rows"):
+        index.rebuild(np.where(np.arange(300)[:, None] == 5, np.nan, FEATURES))
+
+
+def test_numpy_integers_are_taken_where_ints_are():
+    index = PartnerIndex.build(FEATURES, "cosine", k=np.int64(4), nprobe=np.int32(8))
+    assert index.k == 4 and isinstance(index.settings["k"], int)
+
+
+def test_load_reads_what_save_wrote_without_the_extension(tmp_path):
+    built = PartnerIndex.build(FEATURES, "cosine", k=3)
+    written = built.save(str(tmp_path / "x"))
+    assert written == str(tmp_path / "x.npz")
+    loaded = PartnerIndex.load(str(tmp_path / "x"))
+    np.testing.assert_array_equal(loaded.neighbours, built.neighbours)
+    with pytest.raises(FileNotFoundError, match="nothing.npz"):
+        PartnerIndex.load(str(tmp_path / "nothing"))
+
+
+def test_an_index_saved_by_an_earlier_version_is_refused(tmp_path):
+    built = PartnerIndex.build(FEATURES, "cosine", k=3)
+    settings = {k: built.settings[k] for k in ("similarity", "direction", "k", "method")}
+    np.savez(
+        tmp_path / "old.npz",
+        format=np.array(1),
+        settings=np.array(json.dumps(settings)),
+        neighbours=built.neighbours,
+        similarities=built.similarities,
+        features=built.features,
+    )
+    with pytest.raises(ValueError, match="earlier version.*build it again"):
+        PartnerIndex.load(tmp_path / "old.npz")

@@ -70,7 +70,7 @@ def test_one_full_size_buffer_and_no_per_pixel_draws(options, dtype):
     assert [op for op, _ in results] == ["fusion"], results
     # The apply draws nothing: every random number is in the (small) draw.
     assert "rng" not in hlo and "u32[" not in hlo
-    draw_hlo = compiled.draw.experimental_get_compiler_ir(images, labels, seed, tf.constant(True))(
-        stage="optimized_hlo"
-    )
+    draw_hlo = compiled.draw.experimental_get_compiler_ir(
+        images, labels, seed, tf.constant(True), None
+    )(stage="optimized_hlo")
     assert full_size_results(entry_and_computations(draw_hlo)[0]) == []

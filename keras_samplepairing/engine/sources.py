@@ -1,0 +1,138 @@
+"""Where partners come from: the whole training set's tables, or a second
+stream of it. (Partners within the batch are the compiled draw's own.)
+
+A source chooses each anchor's partner by the options' rules (the pure
+functions of ``ops.set_partners``) and says how alike the two are when λ
+needs it; the engine then draws which rows pair and their λ, and applies it,
+exactly as for partners within a batch. Sources run as TensorFlow ops inside
+``tf.data``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from keras_samplepairing.ops.draw import PartnerChoice, batch_features
+from keras_samplepairing.ops.options import PairingOptions
+from keras_samplepairing.ops.set_partners import class_partners, index_partners
+from keras_samplepairing.ops.similarity import paired_similarity, unit_similarity
+
+CLASS_TABLES = ("order", "start", "count", "rank")
+# How many rows along a streamed batch a row looks for a partner that is not
+# itself: a second coincidence in a row is ~1/N as likely as the first.
+_STREAM_TRIES = 4
+
+
+class SetPartners:
+    """Partners from the whole set held in memory.
+
+    Args:
+        options: the transform's options.
+        storage: the set (``data.set_storage.SetStorage`` or alike:
+            ``gather(ids)``, ``table(name)``, ``size``).
+        index: a ``PartnerIndex`` for similarity pairing (its ``tables()``),
+            or None.
+    """
+
+    def __init__(self, options: PairingOptions, storage: Any, index: Any = None) -> None:
+        self.options = options
+        self.storage = storage
+        self.index = index
+
+    def choose(self, anchors: Any, cycle_partners: Any, seed: Any) -> PartnerChoice:
+        """Each anchor's partner, as set indices.
+
+        Args:
+            anchors: int32 ``(B,)`` set indices.
+            cycle_partners: int32 ``(B,)``, the anchors' partners under the
+                epoch's random cycle (used by random pairing).
+            seed: stateless seed, shape ``[2]``.
+        """
+        import tensorflow as tf
+
+        options = self.options
+        if self.index is not None:
+            tables = self.index.tables()
+            partners, has_partner = index_partners(
+                seed,
+                anchors,
+                tf.gather(tables["neighbours"], anchors),
+                tf.gather(tables["counts"], anchors),
+                tf.gather(tables["similarities"], anchors),
+                options.pairing,
+                options.temperature,
+            )
+        elif options.class_constraint != "any":
+            tables = {name: self.storage.table(f"class/{name}") for name in CLASS_TABLES}
+            partners, has_partner = class_partners(
+                seed, anchors, tables, options.class_constraint, self.storage.size
+            )
+        else:
+            partners, has_partner = cycle_partners, tf.ones_like(anchors, tf.bool)
+        similarity = None
+        if options.lam == "similarity":
+            features, nonnegative = self._features()
+            raw = paired_similarity(
+                tf.gather(features, anchors),
+                tf.gather(features, partners),
+                options.similarity,
+                nonnegative,
+            )
+            similarity = unit_similarity(raw, options.similarity)
+        return PartnerChoice(partners, has_partner, similarity)
+
+    def _features(self) -> tuple[Any, Any]:
+        """The set's features and how KL reads them, read at run time (a
+        refresh assigns both)."""
+        if self.index is not None:
+            tables = self.index.tables()
+            return tables["features"], tables["nonnegative"]
+        return self.storage.table("features"), self.storage.table("nonnegative")
+
+    def gather(self, ids: Any) -> dict:
+        """The set's rows ``ids`` (the partners' images and targets)."""
+        return self.storage.gather(ids)
+
+
+def stream_choice(
+    batch: dict,
+    partner_batch: dict,
+    options: PairingOptions,
+    anchor_ids: Any = None,
+    partner_ids: Any = None,
+) -> tuple[PartnerChoice, dict]:
+    """Partners from a second, independently shuffled stream of the set, row
+    by row: ``(choice, partner_batch)``.
+
+    The shuffled stream can hand an image itself (about once per N images).
+    Given the elements' ids, a row whose partner is itself takes the partner
+    of a following row of the batch that is not; a row with none within
+    ``_STREAM_TRIES`` rows (a batch of one) stays unpaired. λ from similarity
+    compares the two batches' own features.
+    """
+    import tensorflow as tf
+
+    size = tf.shape(batch["images"])[0]
+    rows = tf.range(size)
+    has_partner = tf.ones([size], tf.bool)
+    if anchor_ids is not None:
+        found = tf.zeros([size], tf.bool)
+        take = rows
+        for offset in range(_STREAM_TRIES):
+            candidate = tf.math.floormod(rows + offset, size)
+            ok = tf.logical_and(
+                tf.logical_not(found), tf.not_equal(tf.gather(partner_ids, candidate), anchor_ids)
+            )
+            take = tf.where(ok, candidate, take)
+            found = tf.logical_or(found, ok)
+        has_partner = found
+        partner_batch = tf.nest.map_structure(lambda value: tf.gather(value, take), partner_batch)
+    similarity = None
+    if options.lam == "similarity":
+        raw = paired_similarity(
+            batch_features(batch["images"], options),
+            batch_features(partner_batch["images"], options),
+            options.similarity,
+        )
+        similarity = unit_similarity(raw, options.similarity)
+    return PartnerChoice(rows, has_partner, similarity), partner_batch
