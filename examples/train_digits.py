@@ -17,7 +17,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 
 from keras_samplepairing import SamplePairing  # noqa: E402
-from keras_samplepairing.demo import load_digits_split  # noqa: E402
+from keras_samplepairing.compare.datasets import load_digits_split  # noqa: E402
 
 
 def build_model(seed: int) -> keras.Model:

@@ -1,33 +1,64 @@
 """SamplePairing image augmentation for Keras 3, on every backend."""
 
-from keras_samplepairing import ops
-from keras_samplepairing.callbacks import PartnerIndexRefresh, SamplePairingSchedule
-from keras_samplepairing.data import (
-    PartnerIndex,
-    SamplePairingMap,
-    WholeSetPairing,
-    pair_with_dataset,
-    samplepairing_map,
-    truncated_model,
-)
-from keras_samplepairing.layers import FeatureSamplePairing, SamplePairing
-from keras_samplepairing.models import PairingModel
-from keras_samplepairing.ops.options import PairingOptions
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from typing import Any
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "FeatureSamplePairing",
-    "PairingModel",
-    "PairingOptions",
-    "PartnerIndex",
-    "PartnerIndexRefresh",
-    "SamplePairing",
-    "SamplePairingMap",
-    "SamplePairingSchedule",
-    "WholeSetPairing",
-    "ops",
-    "pair_with_dataset",
-    "samplepairing_map",
-    "truncated_model",
-]
+# Each public name and the module it lives in.
+_PUBLIC = {
+    "FeatureSamplePairing": "keras_samplepairing.layers",
+    "PairingModel": "keras_samplepairing.models",
+    "PairingOptions": "keras_samplepairing.ops.options",
+    "PartnerIndex": "keras_samplepairing.data",
+    "PartnerIndexRefresh": "keras_samplepairing.callbacks",
+    "SamplePairing": "keras_samplepairing.layers",
+    "SamplePairingMap": "keras_samplepairing.data",
+    "SamplePairingSchedule": "keras_samplepairing.callbacks",
+    "WholeSetPairing": "keras_samplepairing.data",
+    "ops": "keras_samplepairing",
+    "pair_with_dataset": "keras_samplepairing.data",
+    "samplepairing_map": "keras_samplepairing.data",
+    "truncated_model": "keras_samplepairing.data",
+}
+
+__all__ = sorted(_PUBLIC)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _PUBLIC:
+        raise AttributeError(f"module 'keras_samplepairing' has no attribute {name!r}")
+    module = importlib.import_module(_PUBLIC[name])
+    value = module if name == "ops" else getattr(module, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
+
+def _running_as_command() -> bool:
+    """Whether this import starts the package's own command
+    (``python -m keras_samplepairing ...`` or the console script)."""
+    argv = getattr(sys, "orig_argv", [])
+    as_module = any(
+        flag == "-m" and target == "keras_samplepairing"
+        for flag, target in zip(argv, argv[1:], strict=False)
+    )
+    script = os.path.basename(sys.argv[0]) if sys.argv else ""
+    return as_module or script == "keras-samplepairing"
+
+
+# A library import loads every public name at once, so the layers are
+# registered with Keras's saving before a model that holds them is loaded.
+# The command loads only what it runs, quietly: its --help needs no
+# TensorFlow, and TensorFlow's start-up lines are hidden unless asked for.
+if not _running_as_command():
+    for _name in __all__:
+        __getattr__(_name)
+    del _name

@@ -7,6 +7,11 @@ images augmented independently, λ = 0.5, the first label, an on/off
 schedule with warm-up and fine-tuning). It prints a table of validation
 accuracy and writes an exported SavedModel, a gallery of mixed training
 images and the two validation curves into the output folder.
+
+The network (the comparison's ``compact`` CNN) and the basic augmentation
+(the comparison's default) are the comparison runner's own, from
+``keras_samplepairing.compare``: the demo shows one run of what the
+comparison measures over seeds.
 """
 
 from __future__ import annotations
@@ -19,60 +24,26 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_samplepairing.callbacks.schedule import SamplePairingSchedule
-from keras_samplepairing.data import WholeSetPairing
+from keras_samplepairing import SamplePairingSchedule, WholeSetPairing
+from keras_samplepairing.compare.augmentations import (
+    DEFAULT_AUGMENTATION,
+    basic_augmentation,
+    describe_augmentation,
+)
+from keras_samplepairing.compare.datasets import load_digits_split
+from keras_samplepairing.compare.models import build_model as comparison_model
+from keras_samplepairing.compare.training import scaled_schedule
 
-
-def load_digits_split(subset: int | None, seed: int):
-    """Digits as (8, 8, 1) float32 images in [0, 255]; 80/20 split, stratified order."""
-    from sklearn.datasets import load_digits
-
-    digits = load_digits()
-    images = (digits.images[..., None] * (255.0 / 16.0)).astype("float32")
-    labels = digits.target.astype("int64")
-    order = np.random.default_rng(seed).permutation(len(images))
-    images, labels = images[order], labels[order]
-    split = int(0.8 * len(images))
-    x_train, y_train = images[:split], labels[:split]
-    if subset:
-        x_train, y_train = x_train[:subset], y_train[:subset]
-    return (x_train, y_train), (images[split:], labels[split:])
+# The names the demo's examples import (examples/whole_set_digits.py): the
+# comparison's definitions, not copies.
+recipe = scaled_schedule
+__all__ = ["basic_augmentation", "build_model", "load_digits_split", "main", "recipe", "run"]
 
 
 def build_model() -> keras.Model:
-    """The demo's CNN: float32 ``images`` (B, 8, 8, 1) in [0, 255] to 10 logits."""
-    inputs = keras.Input((8, 8, 1), name="images")
-    x = keras.layers.Rescaling(1.0 / 255.0)(inputs)
-    x = keras.layers.Conv2D(32, 3, padding="same", activation="relu")(x)
-    x = keras.layers.Conv2D(32, 3, padding="same", activation="relu")(x)
-    x = keras.layers.MaxPooling2D()(x)
-    x = keras.layers.Conv2D(64, 3, padding="same", activation="relu")(x)
-    x = keras.layers.GlobalAveragePooling2D()(x)
-    return keras.Model(inputs, keras.layers.Dense(10)(x))
-
-
-def basic_augmentation(seed: int):
-    """A 1-pixel random shift: the per-image augmentation both runs get.
-
-    A new seeded layer for each run, applied in order (never by parallel
-    calls), so the same seed shifts the same way from run to run.
-    """
-    shift = keras.layers.RandomTranslation(0.125, 0.125, fill_mode="constant", seed=seed)
-
-    def augment(images, labels):
-        return shift(images), labels
-
-    return augment
-
-
-def recipe(epochs: int) -> dict:
-    """The paper's schedule (100 warm-up of 900 epochs, 8 on / 2 off, fine-tune
-    off) scaled to ``epochs``."""
-    warmup = max(1, epochs // 6)
-    finetune = max(1, epochs // 6)
-    on = max(1, round(epochs * 8 / 60))
-    off = max(1, on // 4)
-    return {"warmup": warmup, "on": on, "off": off, "finetune": finetune}
+    """The demo's CNN, the comparison's ``compact`` one: float32 ``images``
+    (B, 8, 8, 1) in [0, 255] to 10 logits."""
+    return comparison_model("compact", (8, 8, 1), 10, (0.0, 255.0))
 
 
 def _compile(model: keras.Model) -> None:
@@ -197,13 +168,17 @@ def run(
     augment = basic_augmentation(seed)
     os.makedirs(out, exist_ok=True)
 
+    print(f"\nBasic augmentation for both runs: {describe_augmentation(DEFAULT_AUGMENTATION)}.")
     print(f"\n== baseline: basic augmentation only ({len(x_train)} training images)")
     baseline = build_model()
     _compile(baseline)
     plain = train.shuffle(len(x_train), seed=seed).batch(batch_size).map(augment)
-    base_history = baseline.fit(plain, validation_data=val, epochs=epochs, verbose=verbose)
+    # shuffle=False: the dataset is shuffled already (Keras would warn it ignores True).
+    base_history = baseline.fit(
+        plain, validation_data=val, epochs=epochs, verbose=verbose, shuffle=False
+    )
 
-    steps = recipe(epochs)
+    steps = scaled_schedule(epochs)
     print(f"\n== SamplePairing, the paper's recipe scaled to {epochs} epochs: {steps}")
     keras.utils.set_random_seed(seed)
     # Partners from the whole training set, λ = 0.5, the first image's label;
@@ -219,6 +194,7 @@ def run(
         epochs=epochs,
         callbacks=[schedule],
         verbose=verbose,
+        shuffle=False,
     )
 
     histories = {"baseline": base_history.history, "SamplePairing": sp_history.history}

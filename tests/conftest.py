@@ -8,6 +8,8 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
+from tests import helpers  # noqa: E402
+
 # Forbidden because XLA cannot compile them on GPU (gamma) or at all (shuffle).
 FORBIDDEN_OPS = {
     "RandomGamma",
@@ -47,7 +49,7 @@ def images():
 @pytest.fixture
 def constant_images():
     """Image i is the constant 10 * i: a mix reveals its partner."""
-    return np.stack([np.full((4, 4, 3), 10.0 * i, "float32") for i in range(8)])
+    return helpers.constant_images(8)
 
 
 class StepRecorder(keras.layers.Layer):

@@ -1,8 +1,8 @@
 """The backend matrix: the same layers under JAX and PyTorch.
 
-Each group of ``tests/backends/checks.py`` runs once per backend in a fresh
-process (``KERAS_BACKEND`` is read when Keras is imported); every check is a
-test here. The TensorFlow backend is what the rest of the suite runs on.
+``tests/backends/checks.py`` runs once per backend in a fresh process
+(``KERAS_BACKEND`` is read when Keras is imported): the model group without
+TensorFlow, then the pipeline group; every check is a test here. The TensorFlow backend is what the rest of the suite runs on.
 """
 
 import importlib.util
@@ -49,18 +49,18 @@ def outcomes(tmp_path_factory):
     cache = {}
 
     def run(backend, group):
-        if (backend, group) not in cache:
+        if backend not in cache:
             if importlib.util.find_spec(backend) is None:
                 pytest.skip(f"{backend} is not installed")
-            out = tmp_path_factory.mktemp(f"{backend}-{group}") / "result.json"
+            out = tmp_path_factory.mktemp(backend) / "result.json"
             env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "2"}
             subprocess.run(
-                [sys.executable, str(SCRIPT), group, str(out)], env=env, check=True, timeout=600
+                [sys.executable, str(SCRIPT), str(out)], env=env, check=True, timeout=900
             )
             result = json.loads(out.read_text())
             assert result["backend"] == backend
-            cache[backend, group] = result["results"]
-        return cache[backend, group]
+            cache[backend] = result["results"]
+        return cache[backend][group]
 
     return run
 

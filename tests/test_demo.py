@@ -10,12 +10,18 @@ import tensorflow as tf
 
 from keras_samplepairing.__main__ import main as cli
 from keras_samplepairing.__main__ import program_name
-from keras_samplepairing.demo import load_digits_split, main, recipe
+from keras_samplepairing.compare.datasets import load_digits_split
+from keras_samplepairing.compare.training import scaled_schedule as recipe
+from keras_samplepairing.demo import main
 
 
-def test_demo_writes_every_file_and_the_model_serves(tmp_path, capsys):
+def test_demo_writes_every_file_and_the_model_serves(tmp_path, capsys, recwarn):
     result = main(["--epochs", "3", "--subset", "64", "--out", str(tmp_path)])
     printed = capsys.readouterr().out
+    # It says which basic augmentation it uses (the comparison's default), and
+    # Keras has nothing to warn about (no shuffle=True on a tf.data dataset).
+    assert "Basic augmentation for both runs: translate (keras.layers.RandomTranslation" in printed
+    assert not [w for w in recwarn if "shuffle" in str(w.message)]
     assert "| baseline |" in printed and "| SamplePairing |" in printed
     for name, path in result["paths"].items():
         assert path in printed, name

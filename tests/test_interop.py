@@ -7,6 +7,7 @@ import pytest
 import tensorflow as tf
 
 from keras_samplepairing import SamplePairing, samplepairing_map
+from tests.helpers import constant_images, partners_of
 
 B = 16
 # Image i: 2i on its left half, 2i + 100 on its right half.
@@ -164,11 +165,11 @@ def test_channels_first_matches_channels_last(options):
 
 
 def test_label_smoothing_is_applied_once():
-    images = np.stack([np.full((2, 2, 1), 10.0 * i, "float32") for i in range(4)])
+    images = constant_images(4, size=(2, 2), channels=1)
     labels = np.array([0, 1, 2, 3])
     mixed = SamplePairing(label_mode="mix", num_classes=4, label_smoothing=0.1, seed=0)
     out, smoothed = mixed((images, labels))
-    partners = np.rint(out.numpy()[:, 0, 0, 0] / 5.0 - np.arange(4)).astype(int)
+    partners = partners_of(out)
     one_hot = np.eye(4)[labels]
     expected = (0.5 * one_hot + 0.5 * one_hot[partners]) * 0.9 + 0.1 / 4
     np.testing.assert_allclose(smoothed, expected, rtol=1e-6)

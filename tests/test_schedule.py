@@ -13,11 +13,13 @@ from keras_samplepairing import (
     WholeSetPairing,
     samplepairing_map,
 )
+from keras_samplepairing.engine.compiled import shared_compiled_pairing
 from keras_samplepairing.ops.namespace import tensorflow_namespace
 from keras_samplepairing.ops.schedule import schedule_state
 from tests.conftest import StepRecorder
+from tests.helpers import constant_images
 
-IMAGES = np.stack([np.full((4, 4, 1), 10.0 * i, "float32") for i in range(6)])
+IMAGES = constant_images(6, channels=1)
 LABELS = np.arange(6) % 3
 
 
@@ -91,14 +93,13 @@ def test_toggling_a_tf_data_map():
     ds = tf.data.Dataset.from_tensor_slices((IMAGES, LABELS)).batch(6).map(pair)
     watch = MixedEpochs(recorder)
     schedule = SamplePairingSchedule(warmup=1, on=2, off=1, finetune=1, targets=[pair])
-    traces = pair._engine.compiled(
-        tensorflow_namespace()
-    ).apply_dense.experimental_get_tracing_count()
+    # Maps and layers with equal options share one compiled pairing.
+    apply = shared_compiled_pairing(pair.options, tensorflow_namespace()).apply_dense
+    traces = apply.experimental_get_tracing_count()
     model.fit(ds, epochs=6, verbose=0, callbacks=[schedule, watch])
     assert watch.mixed == EXPECTED
     # At most one trace for this batch shape (the compiled function is shared
     # between equal options), however often the schedule switches.
-    apply = pair._engine.compiled(tensorflow_namespace()).apply_dense
     assert apply.experimental_get_tracing_count() - traces <= 1
 
 

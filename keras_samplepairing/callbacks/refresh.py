@@ -18,7 +18,7 @@ class PartnerIndexRefresh(keras.callbacks.Callback):
     neighbours take effect at once, with no retracing.
 
     Args:
-        pairing: the ``WholeSetPairing`` whose index to rebuild.
+        whole_set: the ``WholeSetPairing`` whose index (or features) to rebuild.
         every: epochs between rebuilds, >= 1.
         features: a Keras model giving the features (e.g.
             ``truncated_model(model, "pool")``, sharing the trained model's
@@ -32,22 +32,24 @@ class PartnerIndexRefresh(keras.callbacks.Callback):
     ...           callbacks=[PartnerIndexRefresh(pairing, every=5)])
     """
 
-    def __init__(self, pairing: WholeSetPairing, every: int = 5, features: Any = None) -> None:
+    def __init__(self, whole_set: WholeSetPairing, every: int = 5, features: Any = None) -> None:
         super().__init__()
-        if not isinstance(pairing, WholeSetPairing):
-            raise TypeError(f"`pairing` must be a WholeSetPairing, got {type(pairing).__name__}.")
+        if not isinstance(whole_set, WholeSetPairing):
+            raise TypeError(
+                f"`whole_set` must be a WholeSetPairing, got {type(whole_set).__name__}."
+            )
         every = positive_int("every", every)
-        if pairing.index is None and pairing.features is None:
+        if whole_set.index is None and whole_set.features is None:
             raise ValueError(
-                "`pairing` has nothing to refresh: it pairs at random without similarity."
+                "`whole_set` has nothing to refresh: it pairs at random without similarity."
             )
-        if features is None and pairing.features_from == "array":
+        if features is None and whole_set.features_from == "array":
             raise ValueError(
-                "`pairing` was built from an (N, D) feature array, which it cannot compute "
+                "`whole_set` was built from an (N, D) feature array, which it cannot compute "
                 "again: give PartnerIndexRefresh the model that computes new features "
-                "(features=...), or call pairing.refresh(new_features) yourself."
+                "(features=...), or call whole_set.refresh(new_features) yourself."
             )
-        self.pairing = pairing
+        self.whole_set = whole_set
         self.every = every
         self.features = features
         self.refreshed: list[int] = []
@@ -59,5 +61,5 @@ class PartnerIndexRefresh(keras.callbacks.Callback):
         sync = getattr(self.model, "jax_state_sync", None)
         if sync is not None:
             sync()
-        self.pairing.refresh(self.features)
+        self.whole_set.refresh(self.features)
         self.refreshed.append(epoch)

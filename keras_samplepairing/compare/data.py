@@ -1,43 +1,27 @@
-"""The comparison's data: digits, Fashion-MNIST or the user's ``.npz``, checked.
+"""The comparison's data: a checked train/test split and its training subsets.
 
-Every source gives float32 images ``(N, H, W, C)``, int64 class indices in
-``[0, K)`` and the images' value range, with a fixed train/test split: the
-test set is the same for every variant and every seed.
+Every source (``datasets.py``) gives float32 images ``(N, H, W, C)``, int64
+class indices in ``[0, K)`` and the images' value range, with a fixed
+train/test split: the test set is the same for every variant, cell and seed.
+A per-class subset of the training images is either drawn per seed (the same
+subset for every variant and cell at that seed, so comparisons stay paired)
+or fixed (the first N of each class, in the split's order).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import gzip
 import hashlib
-import os
-import zipfile
 from typing import Any
 
 import numpy as np
 
-# Where the Debian package dataset-fashion-mnist puts its idx files.
-FASHION_MNIST_DIR = "/usr/share/datasets/fashion-mnist"
-FASHION_MNIST_FILES = {
-    "x_train": "train-images-idx3-ubyte.gz",
-    "y_train": "train-labels-idx1-ubyte.gz",
-    "x_test": "t10k-images-idx3-ubyte.gz",
-    "y_test": "t10k-labels-idx1-ubyte.gz",
-}
-NPZ_KEYS = ("x_train", "y_train", "x_test", "y_test")
-# The digits' split: a stratified 80/20 split by this fixed seed, never the run's.
-DIGITS_SPLIT_SEED = 0
-DIGITS_TEST_SHARE = 0.2
+from keras_samplepairing.compare.arguments import count
 
-# idx type codes (the third byte of the magic number) and their NumPy dtypes.
-_IDX_DTYPES = {
-    0x08: np.dtype("u1"),
-    0x09: np.dtype("i1"),
-    0x0B: np.dtype(">i2"),
-    0x0C: np.dtype(">i4"),
-    0x0D: np.dtype(">f4"),
-    0x0E: np.dtype(">f8"),
-}
+NPZ_KEYS = ("x_train", "y_train", "x_test", "y_test")
+# Mixed into each seed's subset draw, so the subset's random stream is not the
+# one a user seeding NumPy with the same small integer gets.
+SUBSET_SALT = 0x5A3B1E
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,8 +29,8 @@ class ComparisonData:
     """A train/test split ready for training.
 
     Attributes:
-        name: where it came from (``"digits"``, ``"fashion-mnist"`` or the
-            ``.npz`` path).
+        name: where it came from (``"digits"``, ``"fashion-mnist"``, the
+            ``.npz`` path, ``"arrays"`` or ``"tf.data"``).
         x_train: float32 images ``(N, H, W, C)``.
         y_train: int64 class indices ``(N,)``.
         x_test: float32 images ``(M, H, W, C)``.
@@ -55,6 +39,8 @@ class ComparisonData:
         value_range: ``(low, high)`` of the pixel values, which the model
             rescales to ``[0, 1]``.
         split: how the train and test sets were made.
+        subset: how the training images were taken from the split's
+            (empty: all of them).
     """
 
     name: str
@@ -65,6 +51,7 @@ class ComparisonData:
     num_classes: int
     value_range: tuple[float, float]
     split: str = "as given"
+    subset: str = ""
 
     @property
     def image_shape(self) -> tuple[int, int, int]:
@@ -93,165 +80,99 @@ class ComparisonData:
         }
 
 
-def load_data(data: str = "digits", per_class: int | None = None) -> ComparisonData:
-    """Loads the comparison's data by name or path.
+def check_per_class(per_class: Any) -> int | None:
+    """``per_class`` as an int >= 1 (NumPy integers too), or None.
+
+    Raises:
+        TypeError, ValueError: naming ``per_class``.
+    """
+    return None if per_class is None else count("per_class", per_class, 1)
+
+
+def _check_class_sizes(data: ComparisonData, per_class: int) -> None:
+    counts = np.bincount(data.y_train, minlength=data.num_classes)
+    short = [(k, int(c)) for k, c in enumerate(counts) if c < per_class]
+    if short:
+        listed = ", ".join(f"class {k} has {c}" for k, c in short)
+        raise ValueError(
+            f"`per_class`={per_class} is larger than a class of the training split: {listed} "
+            f"training images (the smallest class has {int(counts.min())})."
+        )
+
+
+def take_per_class(data: ComparisonData, per_class: int) -> ComparisonData:
+    """The first ``per_class`` training images of each class, in the split's order
+    (the fixed subset: ``--fixed-subset``).
+
+    Raises:
+        ValueError: ``per_class`` is not a positive int, or a class has fewer
+            training images.
+    """
+    per_class = check_per_class(per_class)
+    if per_class is None:
+        raise TypeError("`per_class` must be a positive int, got None.")
+    _check_class_sizes(data, per_class)
+    keep = np.concatenate(
+        [np.flatnonzero(data.y_train == k)[:per_class] for k in range(data.num_classes)]
+    )
+    keep.sort()  # the split's order, classes interleaved
+    return dataclasses.replace(
+        data,
+        x_train=data.x_train[keep],
+        y_train=data.y_train[keep],
+        subset=f"the first {per_class} of each class",
+    )
+
+
+def draw_per_class(data: ComparisonData, per_class: int, seed: int) -> ComparisonData:
+    """``per_class`` training images of each class drawn at random by ``seed``.
+
+    Each class's images are put in a random order by the seed and the first
+    ``per_class`` are kept (then sorted into the split's order), so the
+    subsets of one seed are nested: 10 per class lie within 30 per class.
 
     Args:
-        data: ``"digits"`` (scikit-learn's 8x8 digits, nothing downloaded),
-            ``"fashion-mnist"`` (the idx files of the Debian package
-            ``dataset-fashion-mnist``) or the path of an ``.npz`` file with
-            ``x_train``, ``y_train``, ``x_test``, ``y_test``.
-        per_class: take the first ``per_class`` training images of each class
-            (a small-data subset, as the paper's 100-per-class CIFAR runs);
-            None takes them all. The test set is never subset.
-
-    Returns:
-        The checked ``ComparisonData``.
+        data: the whole split.
+        per_class: images per class.
+        seed: the run's seed; the same seed gives the same subset.
 
     Raises:
-        ValueError: an unknown name, a missing file, a malformed array, or a
-            ``per_class`` larger than a class.
+        ValueError: a class has fewer than ``per_class`` training images.
     """
-    if not isinstance(data, (str, os.PathLike)):
-        raise TypeError(f"`data` must be 'digits', 'fashion-mnist' or an .npz path, got {data!r}.")
-    data = os.fspath(data)
-    name = data.lower().replace("_", "-")
-    if name in ("digits", "fashion-mnist") and not os.path.exists(data):
-        data = name  # Fashion-MNIST, fashion_mnist: the same data
-    if data == "digits":
-        loaded = load_digits()
-    elif data == "fashion-mnist":
-        loaded = load_fashion_mnist()
-    elif data.endswith(".npz") or os.path.exists(data):
-        loaded = load_npz(data)
-    else:
-        raise ValueError(
-            f"`data` must be 'digits', 'fashion-mnist' or the path of an .npz file, got "
-            f"{data!r} (no such file)."
-        )
-    if per_class is not None:
-        loaded = take_per_class(loaded, per_class)
-    return loaded
-
-
-def load_digits() -> ComparisonData:
-    """scikit-learn's digits: 8x8x1 float32 in [0, 255], a fixed stratified 80/20 split."""
-    from sklearn.datasets import load_digits as sklearn_digits
-    from sklearn.model_selection import train_test_split
-
-    digits = sklearn_digits()
-    images = (digits.images[..., None] * (255.0 / 16.0)).astype("float32")
-    labels = digits.target.astype("int64")
-    x_train, x_test, y_train, y_test = train_test_split(
-        images,
-        labels,
-        test_size=DIGITS_TEST_SHARE,
-        stratify=labels,
-        random_state=DIGITS_SPLIT_SEED,
+    per_class = check_per_class(per_class)
+    if per_class is None:
+        raise TypeError("`per_class` must be a positive int, got None.")
+    _check_class_sizes(data, per_class)
+    rng = np.random.default_rng([SUBSET_SALT, int(seed)])
+    keep = np.concatenate(
+        [
+            rng.permutation(np.flatnonzero(data.y_train == k))[:per_class]
+            for k in range(data.num_classes)
+        ]
     )
-    split = (
-        f"stratified {1 - DIGITS_TEST_SHARE:.0%}/{DIGITS_TEST_SHARE:.0%} "
-        f"(sklearn train_test_split, random_state={DIGITS_SPLIT_SEED})"
+    keep.sort()
+    return dataclasses.replace(
+        data,
+        x_train=data.x_train[keep],
+        y_train=data.y_train[keep],
+        subset=f"{per_class} of each class drawn by seed {int(seed)}",
     )
-    return ComparisonData("digits", x_train, y_train, x_test, y_test, 10, (0.0, 255.0), split)
 
 
-def read_idx(path: str) -> np.ndarray:
-    """Reads one idx file (``.gz`` or plain), as MNIST and Fashion-MNIST ship.
+def training_subset(
+    data: ComparisonData, per_class: int | None, seed: int, fixed: bool
+) -> ComparisonData:
+    """The training images one run uses: all, the fixed subset, or the seed's.
 
     Args:
-        path: the file.
-
-    Returns:
-        The array, in the file's shape and (native-endian) dtype.
-
-    Raises:
-        ValueError: the file is not an idx file or its size does not match
-            its header.
+        data: the whole split.
+        per_class: images per class (None: all).
+        seed: the run's seed.
+        fixed: the first ``per_class`` of each class for every seed.
     """
-    opener = gzip.open if path.endswith(".gz") else open
-    with opener(path, "rb") as file:
-        raw = file.read()
-    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_DTYPES:
-        raise ValueError(f"{path} is not an idx file (bad magic number {raw[:4].hex()}).")
-    dtype, ndim = _IDX_DTYPES[raw[2]], raw[3]
-    header = 4 + 4 * ndim
-    if len(raw) < header:
-        raise ValueError(f"{path}: truncated idx header.")
-    shape = tuple(int(d) for d in np.frombuffer(raw, ">u4", ndim, offset=4))
-    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-    if len(raw) - header != expected:
-        raise ValueError(
-            f"{path}: the header says {shape} of {dtype} ({expected} bytes), "
-            f"but {len(raw) - header} bytes follow."
-        )
-    array = np.frombuffer(raw, dtype, offset=header).reshape(shape)
-    return array.astype(dtype.newbyteorder("="))
-
-
-def load_fashion_mnist(directory: str = FASHION_MNIST_DIR) -> ComparisonData:
-    """Fashion-MNIST from its four idx ``.gz`` files: 28x28x1 float32 in [0, 255].
-
-    Args:
-        directory: where the files are (the Debian package's folder by default).
-
-    Raises:
-        ValueError: a file is missing (naming the package that installs it) or
-            malformed.
-    """
-    missing = [
-        name
-        for name in FASHION_MNIST_FILES.values()
-        if not os.path.isfile(os.path.join(directory, name))
-    ]
-    if missing:
-        raise ValueError(
-            f"Fashion-MNIST is not installed: {', '.join(missing)} not found in {directory}. "
-            "Install it with `apt-get install dataset-fashion-mnist`, or pass your own data "
-            "as an .npz file."
-        )
-    arrays = {
-        key: read_idx(os.path.join(directory, name)) for key, name in FASHION_MNIST_FILES.items()
-    }
-    return check_arrays(
-        "fashion-mnist", arrays, value_range=(0.0, 255.0), split="the published train/t10k files"
-    )
-
-
-def load_npz(path: str) -> ComparisonData:
-    """The user's data from an ``.npz`` with ``x_train, y_train, x_test, y_test``.
-
-    Images are ``(N, H, W)`` or ``(N, H, W, C)``; labels are integer class
-    indices ``(N,)`` in ``[0, K)``. The images' value range is read from the
-    training images (uint8: ``[0, 255]``; floats: ``[0, 1]`` when within it,
-    else their min and max).
-
-    Raises:
-        ValueError: the file is missing, or a key is missing or malformed.
-    """
-    if os.path.isdir(path):
-        raise ValueError(f"`data`: {path!r} is a folder; give the .npz file itself.")
-    if not os.path.isfile(path):
-        raise ValueError(f"`data`: no such file {path!r}.")
-    if not zipfile.is_zipfile(path):
-        raise ValueError(
-            f"`data`: {path} is not an .npz file (np.savez writes one: "
-            "np.savez(path, x_train=..., y_train=..., x_test=..., y_test=...))."
-        )
-    try:
-        with np.load(path, allow_pickle=False) as file:
-            arrays = {key: file[key] for key in file.files}
-    except (OSError, ValueError) as error:
-        raise ValueError(f"`data`: {path} is not a readable .npz file ({error}).") from error
-    missing = [key for key in NPZ_KEYS if key not in arrays]
-    if missing:
-        raise ValueError(
-            f"`data`: {path} lacks {', '.join(repr(k) for k in missing)}; it needs the keys "
-            f"{', '.join(NPZ_KEYS)} (it has {', '.join(sorted(arrays)) or 'none'})."
-        )
-    return check_arrays(
-        path, {key: arrays[key] for key in NPZ_KEYS}, split="the file's x_train/x_test"
-    )
+    if per_class is None:
+        return data
+    return take_per_class(data, per_class) if fixed else draw_per_class(data, per_class, seed)
 
 
 def _images(key: str, array: np.ndarray) -> np.ndarray:
@@ -277,9 +198,13 @@ def _images(key: str, array: np.ndarray) -> np.ndarray:
 
 
 def _labels(key: str, array: np.ndarray) -> np.ndarray:
+    if array.ndim == 2 and array.shape[1] == 1:
+        # (N, 1) holds one class index per image, as keras.datasets ships CIFAR
+        # (one-hot labels have a column per class).
+        array = array[:, 0]
     if array.ndim != 1:
         raise ValueError(
-            f"`{key}` must be class indices of shape (N,), got shape {array.shape} "
+            f"`{key}` must be class indices of shape (N,) or (N, 1), got shape {array.shape} "
             "(one-hot labels: take their argmax)."
         )
     if np.issubdtype(array.dtype, np.bool_) or not np.issubdtype(array.dtype, np.number):
@@ -368,29 +293,3 @@ def check_arrays(
     return ComparisonData(
         name, x_train, y_train, x_test, y_test, num_classes, tuple(map(float, value_range)), split
     )
-
-
-def take_per_class(data: ComparisonData, per_class: int) -> ComparisonData:
-    """The first ``per_class`` training images of each class, in the split's order.
-
-    Raises:
-        ValueError: ``per_class`` is not a positive int, or a class has fewer
-            training images.
-    """
-    if isinstance(per_class, bool) or not isinstance(per_class, (int, np.integer)):
-        raise TypeError(f"`per_class` must be a positive int or None, got {per_class!r}.")
-    if per_class < 1:
-        raise ValueError(f"`per_class` must be >= 1, got {per_class}.")
-    counts = np.bincount(data.y_train, minlength=data.num_classes)
-    short = [(k, int(c)) for k, c in enumerate(counts) if c < per_class]
-    if short:
-        listed = ", ".join(f"class {k} has {c}" for k, c in short)
-        raise ValueError(
-            f"`per_class`={per_class} is larger than a class of the training split: {listed} "
-            f"training images (the smallest class has {int(counts.min())})."
-        )
-    keep = np.concatenate(
-        [np.flatnonzero(data.y_train == k)[:per_class] for k in range(data.num_classes)]
-    )
-    keep.sort()  # the split's order, classes interleaved
-    return dataclasses.replace(data, x_train=data.x_train[keep], y_train=data.y_train[keep])

@@ -1,11 +1,12 @@
-"""The comparison's outputs: summary rows, a Markdown table, a PNG chart, JSON."""
+"""The comparison's report: summary rows, Holm's adjustment over a grid, the tables.
+
+Each cell of a grid is compared with its own baseline; Holm's adjustment
+runs over every comparison of the grid at once, so "survives" means the same
+whether a grid has one cell or twenty.
+"""
 
 from __future__ import annotations
 
-import json
-import os
-import stat
-import tempfile
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -39,66 +40,119 @@ def summary_rows(
     Returns:
         Rows with ``variant``, ``description``, ``n``, ``seeds``,
         ``mean_error``, ``std``, ``ci_half_width``, ``ci_low``, ``ci_high``,
-        ``time_per_run_s``, ``time_total_s`` and ``vs_baseline`` (None for
-        the baseline; else ``n``, ``mean_difference``, ``half_width``,
-        ``relative``, ``wins``, ``ties``, ``losses``, ``p_value``,
-        ``p_holm``, ``survives_holm``).
+        ``ci_cut``, ``time_per_run_s``, ``time_total_s`` and
+        ``vs_baseline`` (None for the baseline; else ``n``,
+        ``mean_difference``, ``half_width``, ``relative``, ``wins``,
+        ``ties``, ``losses``, ``p_value``, ``p_holm``, ``survives_holm``).
 
     Raises:
         ValueError: the baseline is missing, or a variant has no run.
     """
-    if baseline not in errors:
-        raise ValueError(f"The baseline {baseline!r} has no runs to compare with.")
+    return grid_rows({"": errors}, {"": times}, baseline, descriptions, alpha)[""]
+
+
+def grid_rows(
+    errors: Mapping[str, Mapping[str, Mapping[int, float]]],
+    times: Mapping[str, Mapping[str, Mapping[int, float]]],
+    baseline: str,
+    descriptions: Mapping[str, str] | None = None,
+    alpha: float = ALPHA,
+) -> dict[str, list[dict[str, Any]]]:
+    """``summary_rows`` for every cell of a grid, Holm's adjustment over all
+    the grid's comparisons with a baseline together.
+
+    Args:
+        errors: by cell label, then variant, then seed.
+        times: the runs' wall times, likewise.
+        baseline: the baseline's name (every cell has its own baseline runs).
+        descriptions: one line per variant.
+        alpha: the family-wise error rate.
+
+    Returns:
+        By cell label, the cell's rows (see ``summary_rows``).
+
+    Raises:
+        ValueError: a cell without baseline runs, or a variant without runs.
+    """
     descriptions = descriptions or {}
-    paired = {
-        name: compare_paired(by_seed, errors[baseline])
-        for name, by_seed in errors.items()
-        if name != baseline
+    paired = {}
+    for label, by_variant in errors.items():
+        if baseline not in by_variant or not by_variant[baseline]:
+            where = f" in the cell {label!r}" if label else ""
+            raise ValueError(f"The baseline {baseline!r} has no runs to compare with{where}.")
+        for name, by_seed in by_variant.items():
+            if name != baseline and by_seed:
+                paired[(label, name)] = compare_paired(by_seed, by_variant[baseline])
+    adjusted = holm({key: result.p_value for key, result in paired.items()}, alpha)
+    return {
+        label: [
+            _row(
+                name,
+                by_seed,
+                times.get(label, {}).get(name, {}),
+                descriptions,
+                paired,
+                adjusted,
+                label,
+            )
+            for name, by_seed in by_variant.items()
+        ]
+        for label, by_variant in errors.items()
     }
-    adjusted = holm({name: result.p_value for name, result in paired.items()}, alpha)
-    rows = []
-    for name, by_seed in errors.items():
-        if not by_seed:
-            raise ValueError(f"Variant {name!r} has no finished run.")
-        summary = summarize(list(by_seed.values()))
-        run_times = list(times.get(name, {}).values())
-        row: dict[str, Any] = {
-            "variant": name,
-            "description": descriptions.get(name, ""),
-            "n": summary.n,
-            "seeds": sorted(by_seed),
-            "mean_error": summary.mean,
-            "std": summary.std,
-            "ci_half_width": summary.half_width,
-            # An error rate lies in [0, 1]; a t-interval over few seeds can pass
-            # either end, and is shown cut there.
-            "ci_low": None
-            if summary.half_width is None
-            else max(0.0, summary.mean - summary.half_width),
-            "ci_high": None
-            if summary.half_width is None
-            else min(1.0, summary.mean + summary.half_width),
-            "time_per_run_s": sum(run_times) / len(run_times) if run_times else None,
-            "time_total_s": sum(run_times) if run_times else None,
-            "vs_baseline": None,
+
+
+def _row(
+    name: str,
+    by_seed: Mapping[int, float],
+    run_times: Mapping[int, float],
+    descriptions: Mapping[str, str],
+    paired: Mapping[tuple, Any],
+    adjusted: Mapping[tuple, tuple],
+    label: str,
+) -> dict[str, Any]:
+    if not by_seed:
+        raise ValueError(f"Variant {name!r} has no finished run.")
+    summary = summarize(list(by_seed.values()))
+    seconds = list(run_times.values())
+    low = high = None
+    if summary.half_width is not None:
+        # An error rate lies in [0, 1]; a t-interval over few seeds can pass
+        # either end: it is shown cut there, and the row says so.
+        low = max(0.0, summary.mean - summary.half_width)
+        high = min(1.0, summary.mean + summary.half_width)
+    row: dict[str, Any] = {
+        "cell": label,
+        "variant": name,
+        "description": descriptions.get(name, ""),
+        "n": summary.n,
+        "seeds": sorted(by_seed),
+        "mean_error": summary.mean,
+        "std": summary.std,
+        "ci_half_width": summary.half_width,
+        "ci_low": low,
+        "ci_high": high,
+        "ci_cut": summary.half_width is not None
+        and (summary.mean - summary.half_width < 0.0 or summary.mean + summary.half_width > 1.0),
+        "time_per_run_s": sum(seconds) / len(seconds) if seconds else None,
+        "time_total_s": sum(seconds) if seconds else None,
+        "vs_baseline": None,
+    }
+    if (label, name) in paired:
+        result = paired[(label, name)]
+        p_holm, survives = adjusted[(label, name)]
+        row["vs_baseline"] = {
+            "n": result.n,
+            "mean_difference": result.mean_difference,
+            "half_width": result.half_width,
+            "relative": result.relative,
+            "wins": result.wins,
+            "ties": result.ties,
+            "losses": result.losses,
+            "p_value": result.p_value,
+            "p_holm": p_holm,
+            "survives_holm": survives,
         }
-        if name in paired:
-            result = paired[name]
-            p_holm, survives = adjusted[name]
-            row["vs_baseline"] = {
-                "n": result.n,
-                "mean_difference": result.mean_difference,
-                "half_width": result.half_width,
-                "relative": result.relative,
-                "wins": result.wins,
-                "ties": result.ties,
-                "losses": result.losses,
-                "p_value": result.p_value,
-                "p_holm": p_holm,
-                "survives_holm": survives,
-            }
-        rows.append(row)
-    return rows
+    return row
 
 
 def count_of(count: int, noun: str) -> str:
@@ -158,6 +212,8 @@ def markdown_table(rows: Sequence[Mapping[str, Any]], alpha: float = ALPHA) -> s
             interval = "n/a"
         else:
             interval = f"{100.0 * row['ci_low']:.2f}–{100.0 * row['ci_high']:.2f}%"
+            if row.get("ci_cut"):
+                interval += " (cut)"
         paired = row["vs_baseline"]
         if paired is None:
             difference = wins = p = decision = "—"
@@ -179,7 +235,8 @@ def markdown_table(rows: Sequence[Mapping[str, Any]], alpha: float = ALPHA) -> s
 
 
 def conclusions(rows: Sequence[Mapping[str, Any]], alpha: float = ALPHA) -> str:
-    """One or two sentences: which differences survive Holm's adjustment."""
+    """One or two sentences: which differences survive Holm's adjustment
+    (rows of several cells: each named by its cell)."""
     compared = [row for row in rows if row["vs_baseline"] is not None]
     if not compared:
         return "Only the baseline ran; there is nothing to compare."
@@ -197,7 +254,8 @@ def conclusions(rows: Sequence[Mapping[str, Any]], alpha: float = ALPHA) -> str:
             f"α = {alpha:g}."
         )
     listed = ", ".join(
-        f"{row['variant']} ({format_difference(row['vs_baseline'])}, "
+        (f"[{row['cell']}] " if row.get("cell") else "")
+        + f"{row['variant']} ({format_difference(row['vs_baseline'])}, "
         f"{'better' if row['vs_baseline']['mean_difference'] < 0 else 'worse'})"
         for row in survivors
     )
@@ -205,92 +263,71 @@ def conclusions(rows: Sequence[Mapping[str, Any]], alpha: float = ALPHA) -> str:
 
 
 def notes(
-    test_images: int, epochs: int, seeds: Sequence[int], comparisons: int, alpha: float = ALPHA
+    test_images: int,
+    epochs: int | str,
+    seeds: Sequence[int],
+    comparisons: int,
+    alpha: float = ALPHA,
+    cells: int = 1,
 ) -> str:
-    """What the table's columns mean."""
+    """What the table's columns mean.
+
+    Args:
+        test_images: the test set's size.
+        epochs: the runs' epochs (a number, or words for a grid of several).
+        seeds: the seeds.
+        comparisons: how many comparisons with a baseline Holm adjusts over.
+        alpha: the family-wise error rate.
+        cells: the grid's cells (1: no grid).
+    """
     level = f"{100 * CONFIDENCE:.0f}%"
     shown = (
         f"seeds {seeds[0]}–{seeds[-1]}"
         if list(seeds) == list(range(seeds[0], seeds[-1] + 1)) and len(seeds) > 1
         else f"seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))}"
     )
+    trained = count_of(epochs, "epoch") if isinstance(epochs, int) else f"{epochs} epochs"
+    over = f"the {count_of(comparisons, 'comparison')} with the baseline"
+    if cells > 1:
+        over += f" in all {cells} cells of the grid (each cell against its own baseline)"
     return (
         f"Test error: the share of the {test_images} test images misclassified after the final "
-        f"epoch ({epochs} epochs; never the best epoch), mean over {shown}. {level} CI: "
-        f"t-interval over seeds, cut at 0 and 100% (n/a with one seed). Δ: mean paired difference, variant − "
+        f"epoch ({trained}; never the best epoch), mean over {shown}. {level} CI: "
+        "t-interval over seeds (n/a with one seed); '(cut)' marks one that passes 0% or 100% "
+        "and is shown cut there (few seeds: very wide). Δ: mean paired difference, variant − "
         f"baseline seed by seed, in percentage points ± its {level} t-interval, and relative to "
         f"the baseline's mean. Paired wins: seeds where the variant's error is lower than the "
         f"baseline's. p: two-sided paired t-test (the exact sign test where the differences do "
-        f"not vary). Holm: whether the difference survives Holm's "
-        f"adjustment over the {count_of(comparisons, 'comparison')} with the "
-        f"baseline at α = {alpha:g} (adjusted p in brackets)."
+        f"not vary). Holm: whether the difference survives Holm's adjustment over {over} at "
+        f"α = {alpha:g} (adjusted p in brackets)."
     )
 
 
-def plot_chart(
-    rows: Sequence[Mapping[str, Any]],
-    errors: Mapping[str, Mapping[int, float]],
-    path: str,
-    title: str,
-) -> None:
-    """Test error per variant: each seed's run, the mean and its CI, and the
-    baseline's mean as a dashed line; variants whose difference survives
-    Holm's adjustment are coloured (green better, red worse)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    height = 1.2 + 0.42 * len(rows)
-    fig, ax = plt.subplots(figsize=(7.5, height))
-    positions = list(range(len(rows)))[::-1]
-    for y, row in zip(positions, rows, strict=True):
-        paired = row["vs_baseline"]
-        color = "black"
-        if paired is not None and paired["survives_holm"]:
-            color = "tab:green" if paired["mean_difference"] < 0 else "tab:red"
-        values = [100.0 * v for v in errors[row["variant"]].values()]
-        ax.scatter(values, [y] * len(values), s=14, color="0.6", zorder=2)
-        mean = row["mean_error"]
-        interval = None
-        if row["ci_low"] is not None:
-            interval = [[100.0 * (mean - row["ci_low"])], [100.0 * (row["ci_high"] - mean)]]
-        ax.errorbar(
-            100.0 * mean,
-            y,
-            xerr=interval,
-            fmt="o",
-            color=color,
-            capsize=4,
-            zorder=3,
-        )
-        if row["vs_baseline"] is None:
-            ax.axvline(100.0 * row["mean_error"], color="0.4", ls="--", lw=1, zorder=1)
-    ax.set_yticks(positions, [row["variant"] for row in rows])
-    ax.set_xlabel(f"test error after the final epoch (%): seeds, mean and {CONFIDENCE:.0%} CI")
-    ax.set_title(title, fontsize=10)
-    ax.grid(axis="x", alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-
-
-def write_json(path: str, content: Any) -> None:
-    """Writes ``content`` as JSON atomically: an interrupted write never
-    leaves a broken results file."""
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=".results-", suffix=".json", dir=directory)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
-            json.dump(content, file, indent=1, ensure_ascii=False, allow_nan=False)
-            file.write("\n")
-        # mkstemp makes the file private (0600); results are meant to be read
-        # by others: the file's mode so far, or the usual 0644.
-        mode = stat.S_IMODE(os.stat(path).st_mode) if os.path.exists(path) else 0o644
-        os.chmod(temporary, mode)
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-        raise
+def regimes_table(rows_by_cell: Mapping[str, Sequence[Mapping[str, Any]]]) -> str:
+    """A grid at a glance: one row per variant, one column per cell, each
+    entry the change against that cell's baseline (``*``: survives Holm);
+    the baseline's row gives its test error."""
+    labels = list(rows_by_cell)
+    names: list[str] = []
+    for rows in rows_by_cell.values():
+        names += [row["variant"] for row in rows if row["variant"] not in names]
+    lines = [
+        "| variant | " + " | ".join(labels) + " |",
+        "| --- |" + " ---: |" * len(labels),
+    ]
+    for name in names:
+        entries = []
+        for label in labels:
+            row = next((r for r in rows_by_cell[label] if r["variant"] == name), None)
+            if row is None:
+                entries.append("—")
+            elif row["vs_baseline"] is None:
+                entries.append(_percent(row["mean_error"]))
+            else:
+                paired = row["vs_baseline"]
+                text = f"{100.0 * paired['mean_difference']:+.2f}"
+                if paired["half_width"] is not None:
+                    text += f" ± {100.0 * paired['half_width']:.2f}"
+                entries.append(text + ("*" if paired["survives_holm"] else ""))
+        lines.append(f"| {name} | " + " | ".join(entries) + " |")
+    return "\n".join(lines)

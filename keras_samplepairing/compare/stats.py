@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Mapping, Sequence
+import numbers
+from collections.abc import Hashable, Mapping, Sequence
 
 import numpy as np
 
@@ -162,8 +163,8 @@ def compare_paired(
 
 
 def holm(
-    p_values: Mapping[str, float | None], alpha: float = ALPHA
-) -> dict[str, tuple[float | None, bool | None]]:
+    p_values: Mapping[Hashable, float | None], alpha: float = ALPHA
+) -> dict[Hashable, tuple[float | None, bool | None]]:
     """Holm's step-down adjustment of several p-values for multiplicity.
 
     With m p-values sorted ascending, ``p_(i)`` (i = 1..m) is adjusted to
@@ -172,23 +173,31 @@ def holm(
     false "yes" among the m comparisons at ``alpha``.
 
     Args:
-        p_values: p-value by name; None (one seed) takes no part in the
-            adjustment.
+        p_values: p-value by name (any key: a grid names its comparisons
+            ``(cell, variant)``); None (one seed) takes no part in the
+            adjustment. NumPy scalars are numbers.
         alpha: the family-wise error rate.
 
     Returns:
         By name, ``(adjusted p-value, survives)``; ``(None, None)`` where the
         p-value was None.
     """
+    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real):
+        raise TypeError(f"`alpha` must be a number, got {alpha!r}.")
+    alpha = float(alpha)
     if not 0.0 < alpha < 1.0:
         raise ValueError(f"`alpha` must be in (0, 1), got {alpha!r}.")
-    given = {name: p for name, p in p_values.items() if p is not None}
-    for name, p in given.items():
-        if not (isinstance(p, (int, float)) and 0.0 <= p <= 1.0):
-            raise ValueError(f"p-value of {name!r} must be in [0, 1], got {p!r}.")
+    given: dict[Hashable, float] = {}
+    for name, p in p_values.items():
+        if p is None:
+            continue
+        # NumPy scalars (np.float32 is no Python float) are numbers too.
+        if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0.0 <= p <= 1.0:
+            raise ValueError(f"p-value of {name!r} must be a number in [0, 1], got {p!r}.")
+        given[name] = float(p)
     order = sorted(given, key=lambda name: given[name])
     m = len(order)
-    result: dict[str, tuple[float | None, bool | None]] = {
+    result: dict[Hashable, tuple[float | None, bool | None]] = {
         name: (None, None) for name in p_values if p_values[name] is None
     }
     running = 0.0

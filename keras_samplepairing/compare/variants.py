@@ -1,16 +1,20 @@
-"""The named variants: what each one mixes with what, and how it is trained.
+"""The named variants: the registry of what each one mixes with what.
 
-Every variant trains the same CNN (``model.py``) with the same optimizer,
-learning-rate schedule, epochs, basic augmentation (a seeded random shift, a
-new layer per run) and seeds. Only the mixing differs:
+Every variant of a comparison trains the same model with the same optimizer,
+learning-rate schedule, epochs, basic augmentation (a new seeded instance
+per run) and seeds (``training.py``). Only the mixing differs (``pipelines.py``
+builds each kind):
 
 - ``whole-set``: partners from the whole training set (``WholeSetPairing``),
-  both images shifted independently before mixing (the paper's recipe);
+  both images augmented independently before mixing (the paper's recipe);
+  semantic variants choose them by similarity of pooled pixels, or of the
+  features of the model being trained (its penultimate layer, the index
+  rebuilt every few epochs and before the first epoch with mixing on);
 - ``batch``: partners within each batch (``samplepairing_map`` on the
-  shifted batches);
-- ``keras``: ``keras.layers.MixUp`` or ``CutMix`` on the shifted batches;
+  augmented batches);
+- ``keras``: ``keras.layers.MixUp`` or ``CutMix`` on the augmented batches;
 - ``feature-layer``: ``FeatureSamplePairing`` between the encoder and the
-  head of the CNN;
+  head of the model (after its split layer);
 - ``pairing-model``: ``PairingModel`` mixing the encoder's output (or the
   input) and the labels by the same λ.
 
@@ -22,21 +26,16 @@ comparison runs without a schedule.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import keras
 import numpy as np
 
+from keras_samplepairing.compare.callables import did_you_mean
 from keras_samplepairing.compare.data import ComparisonData
-from keras_samplepairing.compare.model import (
-    TrainConfig,
-    build_model,
-    build_parts,
-    compile_model,
-)
-from keras_samplepairing.ops.options import PairingOptions
+
+if TYPE_CHECKING:
+    from keras_samplepairing.compare.models import ModelChoice
 
 KINDS = ("none", "whole-set", "batch", "keras", "feature-layer", "pairing-model")
 # The default comparison: sized so that digits with --per-class 30 and 5
@@ -52,6 +51,8 @@ DEFAULT_VARIANTS = (
     "beta",
 )
 BASELINE = "baseline"
+# Epochs between rebuilds of a model-feature variant's partner index.
+REFRESH_EVERY = 5
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,8 +67,15 @@ class Variant:
             layer's arguments for ``kind="keras"`` (plus ``"layer"``), or
             ``PairingModel``'s for ``"pairing-model"`` (plus ``"mix_at"``).
         cost: time per epoch relative to the baseline, measured on digits
-            (300 images, 2 CPU cores); the runner's first estimate uses it.
+            (300 images, 2 CPU cores: the README's all-variants run); the
+            runner's first estimate uses it. A model-feature variant starts
+            a new input pipeline each epoch (so a rebuilt index reaches every
+            batch of the next epoch, the same way every time): on digits,
+            where an epoch is 10 batches, that dominates its cost.
         multichannel: only meaningful for images with several channels.
+        refresh: for a whole-set variant paired by the features of the
+            model being trained: epochs between rebuilds of its partner
+            index (0: features that do not change, e.g. pooled pixels).
     """
 
     name: str
@@ -76,10 +84,40 @@ class Variant:
     options: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     cost: float = 1.0
     multichannel: bool = False
+    refresh: int = 0
 
     def describe(self) -> dict[str, Any]:
         """What the results file records of the variant (resuming compares it)."""
-        return {"kind": self.kind, "options": dict(self.options)}
+        described: dict[str, Any] = {"kind": self.kind, "options": dict(self.options)}
+        if self.refresh:
+            described["features"] = {"from": "the model's feature layer", "refresh": self.refresh}
+        return described
+
+    @property
+    def needs_split(self) -> bool:
+        """Whether it mixes inside the model (at its split layer)."""
+        return self.kind == "feature-layer" or (
+            self.kind == "pairing-model" and self.options.get("mix_at") == "hidden"
+        )
+
+    @property
+    def shows_pairs(self) -> bool:
+        """Whether its partners come from the whole set (a pairs gallery shows them)."""
+        return self.kind == "whole-set"
+
+    def skip_reason(self, model: ModelChoice) -> str | None:
+        """Why the variant cannot run with ``model`` (None: it can)."""
+        if self.needs_split and model.split_layer is None:
+            return (
+                f"{self.name!r} mixes hidden features at the model's split layer, and the model "
+                f"{model.name!r} names none (give --split-layer, split_layer=)"
+            )
+        if self.refresh and model.feature_layer is None:
+            return (
+                f"{self.name!r} pairs by the features of the model's feature layer, and the "
+                f"model {model.name!r} names none (give --feature-layer or --split-layer)"
+            )
+        return None
 
     def cannot_apply(self, data: ComparisonData) -> str | None:
         """Why the variant cannot do what it says on ``data`` (None: it can)."""
@@ -89,6 +127,8 @@ class Variant:
                 "channel, where it is the same as 'beta'"
             )
         if self.options.get("mixing") == "spatial":
+            from keras_samplepairing.ops.options import PairingOptions
+
             grid = self.options.get("grid_size", PairingOptions().grid_size)
             if min(data.image_shape[:2]) < grid:
                 return (
@@ -119,35 +159,35 @@ def _registry() -> dict[str, Variant]:
             "the paper: whole-set random partners, λ = 0.5, the first image's label",
             "whole-set",
             {},
-            cost=3.3,
+            cost=1.2,
         ),
         Variant(
             "paper-mix-labels",
             "the paper's pairs with labels mixed by λ (0.5/0.5) instead of the first label",
             "whole-set",
             {"label_mode": "mix"},
-            cost=3.3,
+            cost=1.0,
         ),
         Variant(
             "batch",
             "SamplePairing within the batch: random partners, λ = 0.5, the first label",
             "batch",
             {},
-            cost=2.3,
+            cost=1.1,
         ),
         Variant(
             "mixup",
             "keras.layers.MixUp(alpha=0.2) within the batch, labels mixed",
             "keras",
             {"layer": "MixUp", "alpha": 0.2},
-            cost=2.1,
+            cost=1.1,
         ),
         Variant(
             "cutmix",
             "keras.layers.CutMix(factor=1.0) within the batch, labels mixed by area",
             "keras",
             {"layer": "CutMix", "factor": 1.0},
-            cost=2.8,
+            cost=1.1,
         ),
     ]
     pairings = {
@@ -157,8 +197,8 @@ def _registry() -> dict[str, Variant]:
     }
     similarities = {"cosine": "cosine", "euclidean": "Euclidean", "kl": "KL"}
     for source, kind, where, cost in (
-        ("set", "whole-set", "whole-set", 3.4),
-        ("batch", "batch", "in-batch", 2.4),
+        ("set", "whole-set", "whole-set", 1.1),
+        ("batch", "batch", "in-batch", 1.1),
     ):
         for short, (pairing, chosen) in pairings.items():
             among = " among its 16 nearest" if pairing == "sample" and source == "set" else ""
@@ -183,27 +223,41 @@ def _registry() -> dict[str, Variant]:
                     cost=cost,
                 )
             )
+    for short, (pairing, chosen) in (("most", pairings["most"]), ("sample", pairings["sample"])):
+        among = " among its 16 nearest" if pairing == "sample" else ""
+        variants.append(
+            Variant(
+                f"set-{short}-cosine-model",
+                f"whole-set partner: {chosen.format('cosine')}{among} (the trained model's "
+                f"penultimate features, re-indexed every {REFRESH_EVERY} epochs); λ = 0.5, "
+                "first label",
+                "whole-set",
+                {"pairing": pairing, "similarity": "cosine"},
+                cost=5.0,
+                refresh=REFRESH_EVERY,
+            )
+        )
     variants += [
         Variant(
             "beta",
             "whole-set random partners, λ ~ Beta(1, 1) per image, labels mixed by λ",
             "whole-set",
             {"lam": "beta", "alpha": 1.0, "label_mode": "mix"},
-            cost=4.8,
+            cost=1.1,
         ),
         Variant(
             "lam-similarity",
             "whole-set random partners, λ = 1 - s/2 from their cosine similarity s, first label",
             "whole-set",
             {"lam": "similarity", "similarity": "cosine"},
-            cost=3.4,
+            cost=1.1,
         ),
         Variant(
             "channel",
             "whole-set random partners, λ ~ Beta(1, 1) per image and channel, labels mixed",
             "whole-set",
             {"lam": "beta", "alpha": 1.0, "mixing": "channel", "label_mode": "mix"},
-            cost=4.8,
+            cost=1.1,
             multichannel=True,
         ),
         Variant(
@@ -211,7 +265,7 @@ def _registry() -> dict[str, Variant]:
             "whole-set random partners, a smooth 4x4 field of λ ~ Beta(1, 1), labels mixed",
             "whole-set",
             {"lam": "beta", "alpha": 1.0, "mixing": "spatial", "label_mode": "mix"},
-            cost=5.0,
+            cost=1.2,
         ),
         Variant(
             "feature-layer",
@@ -219,21 +273,21 @@ def _registry() -> dict[str, Variant]:
             "first label",
             "feature-layer",
             {},
-            cost=1.2,
+            cost=1.1,
         ),
         Variant(
             "feature-model",
             "PairingModel(mix_at='hidden'): hidden maps and labels mixed, λ ~ Beta(1, 1)",
             "pairing-model",
             {"mix_at": "hidden", "lam": "beta", "alpha": 1.0},
-            cost=1.2,
+            cost=1.05,
         ),
         Variant(
             "input-model",
             "PairingModel(mix_at='input'): the same with pixels mixed, λ ~ Beta(1, 1)",
             "pairing-model",
             {"mix_at": "input", "lam": "beta", "alpha": 1.0},
-            cost=1.2,
+            cost=1.05,
         ),
     ]
     return {variant.name: variant for variant in variants}
@@ -277,10 +331,7 @@ def select_variants(
             raise ValueError("`variants` is empty; name at least one (see --list).")
         unknown = [name for name in names if name not in VARIANTS]
         if unknown:
-            guesses = []
-            for name in unknown:
-                close = difflib.get_close_matches(name.lower(), VARIANTS, n=1, cutoff=0.6)
-                guesses.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+            guesses = [f"{name!r}{did_you_mean(name, VARIANTS)}" for name in unknown]
             raise ValueError(
                 f"`variants`: unknown variant{'s' if len(guesses) > 1 else ''} "
                 f"{', '.join(guesses)}; --list shows the "
@@ -311,181 +362,3 @@ def describe_variants() -> str:
         lines.append(f"{mark} {name:{width}s}  {variant.description}")
     lines.append("(* the default set; --variants all runs them all)")
     return "\n".join(lines)
-
-
-# Building one run.
-
-
-@dataclasses.dataclass
-class TrainingSetup:
-    """One run's model, training data and schedule targets.
-
-    Attributes:
-        model: the compiled model.
-        train: the batched training dataset, endless (a fresh epoch each
-            ``steps_per_epoch`` batches): Keras keeps one iterator for the
-            whole fit instead of starting a new one each epoch.
-        targets: what ``SamplePairingSchedule`` switches (empty: no mixing).
-    """
-
-    model: keras.Model
-    train: Any
-    targets: list
-
-
-class ScheduledKerasMix:
-    """``keras.layers.MixUp``/``CutMix`` on a batched dataset, switchable like
-    ``samplepairing_map``: ``SamplePairingSchedule`` drives its ``enabled``
-    switch and its ``clock``, and each batch (from ``Dataset.enumerate()``)
-    is mixed or not by the schedule's state at the step it is trained at,
-    however far prefetching runs ahead.
-
-    Args:
-        layer: the Keras layer, taking and returning ``{"images", "labels"}``.
-    """
-
-    def __init__(self, layer: keras.layers.Layer) -> None:
-        from keras_samplepairing.engine.clock import ScheduleClock
-        from keras_samplepairing.engine.state import Switch
-
-        self.layer = layer
-        self.enabled = Switch()
-        self.clock = ScheduleClock()
-
-    def __call__(self, index: Any, images: Any, labels: Any) -> tuple:
-        import tensorflow as tf
-
-        on = tf.logical_and(
-            tf.convert_to_tensor(self.enabled.tensorflow_variable()), self.clock.enabled(index)
-        )
-
-        def mixed() -> tuple:
-            out = self.layer({"images": images, "labels": labels})
-            return tf.cast(out["images"], images.dtype), tf.cast(out["labels"], labels.dtype)
-
-        return tf.cond(on, mixed, lambda: (images, labels))
-
-
-def basic_augmentation(seed: int, shift: float) -> Any:
-    """A seeded random shift of each image (a new layer per run), applied to
-    batches in order, so the same seed shifts the same way in every run."""
-    layer = keras.layers.RandomTranslation(shift, shift, fill_mode="constant", seed=seed)
-
-    def augment(images: Any, labels: Any) -> tuple:
-        return layer(images), labels
-
-    return augment
-
-
-def build_training(
-    variant: Variant,
-    data: ComparisonData,
-    seed: int,
-    config: TrainConfig,
-    cache: dict | None = None,
-) -> TrainingSetup:
-    """Builds one run: the model (compiled) and the training pipeline.
-
-    Call ``keras.utils.set_random_seed(seed)`` first: the model's initial
-    weights come from it.
-
-    Args:
-        variant: what to mix.
-        data: the comparison's data.
-        seed: the run's seed (pairing, augmentation, shuffling).
-        config: the shared training settings.
-        cache: per-variant objects that do not depend on the seed (the
-            whole-set partner index), reused across its seeds.
-    """
-    import tensorflow as tf
-
-    cache = {} if cache is None else cache
-    k = data.num_classes
-    shape, value_range = data.image_shape, data.value_range
-    augment = basic_augmentation(seed, config.shift)
-    pairing_options = dict(variant.options)
-    if variant.kind in ("whole-set", "batch"):
-        pairing_options.setdefault("num_classes", k)
-        pairing_options.setdefault("value_range", value_range)
-
-    def plain_batches() -> Any:
-        return (
-            tf.data.Dataset.from_tensor_slices((data.x_train, data.y_train))
-            .shuffle(len(data.x_train), seed=seed, reshuffle_each_iteration=True)
-            .batch(config.batch_size)
-            .map(augment)  # in order: the seeded layer repeats itself
-            .repeat()  # reshuffled each epoch; enumerate after it counts steps
-        )
-
-    def one_hot(images: Any, labels: Any) -> tuple:
-        if labels.shape.rank == 1:
-            labels = tf.one_hot(labels, k, dtype=tf.float32)
-        return images, labels
-
-    targets: list = []
-    model: keras.Model
-    if variant.kind == "whole-set":
-        from keras_samplepairing.data import WholeSetPairing
-
-        index = cache.get("index")
-        pairing = WholeSetPairing(
-            (data.x_train, data.y_train), seed=seed, index=index, **pairing_options
-        )
-        if pairing.index is not None:
-            cache["index"] = pairing.index
-        train = pairing.dataset(config.batch_size, augment=augment, repeat=True)
-        targets = [pairing]
-        model = build_model(shape, k, value_range)
-    elif variant.kind == "batch":
-        from keras_samplepairing.data import samplepairing_map
-
-        pair = samplepairing_map(seed=seed, **pairing_options)
-        train = plain_batches().enumerate().map(pair, num_parallel_calls=tf.data.AUTOTUNE)
-        targets = [pair]
-        model = build_model(shape, k, value_range)
-    elif variant.kind == "keras":
-        options = dict(variant.options)
-        layer_class = getattr(keras.layers, options.pop("layer"))
-        mix = ScheduledKerasMix(layer_class(seed=seed, **options))
-        train = (
-            plain_batches()
-            .map(one_hot)
-            .enumerate()
-            .map(lambda i, element: mix(i, *element))  # in order: the seeded layer
-        )
-        targets = [mix]
-        model = build_model(shape, k, value_range)
-    elif variant.kind == "feature-layer":
-        from keras_samplepairing.layers import FeatureSamplePairing
-
-        layer = FeatureSamplePairing(seed=seed, **pairing_options)
-        train = plain_batches()
-        targets = [layer]
-        model = build_model(shape, k, value_range, hidden_layer=layer)
-    elif variant.kind == "pairing-model":
-        from keras_samplepairing.models import PairingModel
-
-        encoder, head = build_parts(shape, k, value_range)
-        model = PairingModel(encoder, head, seed=seed, num_classes=k, **pairing_options)
-        targets = [model]
-        train = plain_batches()  # integer labels: the model one-hot encodes them
-    elif variant.kind == "none":
-        train = plain_batches()
-        model = build_model(shape, k, value_range)
-    else:
-        raise ValueError(f"Variant {variant.name!r} has an unknown kind {variant.kind!r}.")
-    if variant.kind != "pairing-model":
-        train = train.map(one_hot)
-    compile_model(model, config, len(data.x_train))
-    return TrainingSetup(model, train.prefetch(tf.data.AUTOTUNE), targets)
-
-
-def error_on_test_set(model: keras.Model, data: ComparisonData) -> float:
-    """The share of test images misclassified (the model at inference: no mixing)."""
-    # Eager calls, not model.predict: predict traces a function per model, and
-    # a comparison builds dozens of models in one process.
-    predictions = [
-        np.argmax(keras.ops.convert_to_numpy(model(data.x_test[i : i + 512], training=False)), -1)
-        for i in range(0, len(data.x_test), 512)
-    ]
-    return float(np.mean(np.concatenate(predictions) != data.y_test))

@@ -3,8 +3,11 @@ partners from the whole training set."""
 
 from keras_samplepairing.data.index import PartnerIndex
 from keras_samplepairing.data.map import SamplePairingMap, samplepairing_map
-from keras_samplepairing.data.set_features import set_features, truncated_model
+from keras_samplepairing.data.features import truncated_model, whole_set_features
 from keras_samplepairing.data.whole_set import WholeSetPairing, pair_with_dataset
+
+# The earlier name, kept for code that imports it.
+set_features = whole_set_features
 
 __all__ = [
     "PartnerIndex",
@@ -13,5 +16,6 @@ __all__ = [
     "pair_with_dataset",
     "samplepairing_map",
     "set_features",
+    "whole_set_features",
     "truncated_model",
 ]

@@ -61,7 +61,7 @@ class SamplePairingMap:
             index, element = element
         else:
             element = element[0] if len(element) == 1 else element
-        return self.pair(element, seed_index=index, schedule_index=index)
+        return self.pair(element, seed_index=index, clock_index=index)
 
     def _paired_dataset(self, dataset: Any) -> Any:
         import tensorflow as tf
@@ -72,16 +72,16 @@ class SamplePairingMap:
         stamped = self.clock.stamp(dataset)
         return stamped.map(pair, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
 
-    def pair(self, element: Any, seed_index: Any = None, schedule_index: Any = None) -> Any:
+    def pair(self, element: Any, seed_index: Any = None, clock_index: Any = None) -> Any:
         """Pairs one batch (images, a tuple or a dict).
 
         Args:
             element: the batch.
             seed_index: optional index that seeds the batch (see ``__call__``).
-            schedule_index: optional index of the batch in its iterator, which
+            clock_index: optional index of the batch in its iterator, which
                 the schedule's clock turns into the step it is trained at.
         """
-        return self._engine.pair(element, seed_index=seed_index, clock_index=schedule_index)
+        return self._engine.pair(element, seed_index=seed_index, clock_index=clock_index)
 
 
 def _is_dataset(value: Any) -> bool:

@@ -21,7 +21,7 @@ import numpy as np
 
 from keras_samplepairing.data.index import PartnerIndex
 from keras_samplepairing.data.index_search import as_features
-from keras_samplepairing.data.set_features import set_features
+from keras_samplepairing.data.features import whole_set_features
 from keras_samplepairing.data.set_storage import SetStorage, class_tables, hold_or_stream
 from keras_samplepairing.data.whole_set_pipeline import preview_draw, whole_set_dataset
 from keras_samplepairing.engine.checks import check_features_run_here
@@ -263,7 +263,7 @@ class WholeSetPairing:
                 "a Keras model that computes them)."
             )
         options = self.options
-        return set_features(
+        return whole_set_features(
             self.storage.images,
             options.features if features is None else features,
             value_range=options.value_range,

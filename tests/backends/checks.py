@@ -1,11 +1,12 @@
 """Checks that run under one Keras backend, in a fresh process.
 
-    KERAS_BACKEND=jax python checks.py model result.json
+    KERAS_BACKEND=jax python checks.py result.json
 
-Group ``model`` runs with TensorFlow made unimportable (what a JAX or
-PyTorch user without TensorFlow has); group ``pipeline`` uses ``tf.data``.
-Each check's outcome ("ok" or the traceback) is written to the JSON file,
-which ``tests/test_backends.py`` turns into one test per check.
+Group ``model`` runs first, with TensorFlow made unimportable (what a JAX or
+PyTorch user without TensorFlow has); then TensorFlow is let in and group
+``pipeline`` uses ``tf.data``, in the same process (one start-up per backend).
+Each check's outcome ("ok" or the traceback), by group, is written to the JSON
+file, which ``tests/test_backends.py`` turns into one test per check.
 """
 
 from __future__ import annotations
@@ -17,8 +18,6 @@ import os
 import sys
 import tempfile
 import traceback
-
-GROUP = sys.argv[1]
 
 
 class _Missing(importlib.abc.Loader):
@@ -38,20 +37,22 @@ class _NoTensorFlow(importlib.abc.MetaPathFinder):
         return None
 
 
-if GROUP == "model":
-    sys.meta_path.insert(0, _NoTensorFlow())
+BLOCK = _NoTensorFlow()
+sys.meta_path.insert(0, BLOCK)  # lifted once the model group has run
+sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parents[2]))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 import keras_samplepairing as ksp  # noqa: E402
+from tests.helpers import constant_images, partners_of  # noqa: E402
 
 BACKEND = keras.config.backend()
 CHECKS: dict = {}
 
 # Image i is the constant 10 * i: a λ = 0.5 mix of i and p holds 5i + 5p.
-IMAGES = np.stack([np.full((4, 4, 3), 10.0 * i, "float32") for i in range(8)])
+IMAGES = constant_images(8)
 LABELS = np.arange(8) % 4
 
 
@@ -69,8 +70,7 @@ def numpy(x):
 
 
 def partners(mixed):
-    values = numpy(mixed)[:, 0, 0, 0]
-    return np.rint(values / 5.0 - np.arange(len(values))).astype(int)
+    return partners_of(numpy(mixed))
 
 
 def assert_single_cycle(p):
@@ -347,13 +347,17 @@ def export_serves_the_model_without_the_layer():
 
 def main() -> None:
     results = {}
-    for name, function in CHECKS.get(GROUP, {}).items():
-        try:
-            function()
-            results[name] = "ok"
-        except Exception:  # noqa: BLE001 - reported per check
-            results[name] = traceback.format_exc()
-    with open(sys.argv[2], "w") as f:
+    for group in ("model", "pipeline"):
+        if group == "pipeline":
+            sys.meta_path.remove(BLOCK)
+        results[group] = {}
+        for name, function in CHECKS.get(group, {}).items():
+            try:
+                function()
+                results[group][name] = "ok"
+            except Exception:  # noqa: BLE001 - reported per check
+                results[group][name] = traceback.format_exc()
+    with open(sys.argv[1], "w") as f:
         json.dump({"backend": BACKEND, "results": results}, f)
 
 

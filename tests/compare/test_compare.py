@@ -12,13 +12,18 @@ from keras_samplepairing.__main__ import main as cli
 from keras_samplepairing.callbacks.schedule import SamplePairingSchedule
 from keras_samplepairing.compare import compare, describe_variants, main, prepare
 from keras_samplepairing.compare import runner as runner_module
-from keras_samplepairing.compare.data import check_arrays, load_data
-from keras_samplepairing.compare.model import TrainConfig, steps_per_epoch
-from keras_samplepairing.compare.runner import schedule_states
+from keras_samplepairing.compare.data import check_arrays
+from keras_samplepairing.compare.datasets import load_data
+from keras_samplepairing.compare.pipelines import build_training
+from keras_samplepairing.compare.training import (
+    TrainConfig,
+    scaled_schedule,
+    schedule_states,
+    steps_per_epoch,
+)
 from keras_samplepairing.compare.variants import (
     DEFAULT_VARIANTS,
     VARIANTS,
-    build_training,
     select_variants,
 )
 
@@ -145,7 +150,7 @@ def _mixed_batches_per_epoch(name: str, epochs: int) -> list[int]:
     setup = build_training(VARIANTS[name], data, 0, TrainConfig(epochs=epochs))
     model = setup.model
     model.compile(optimizer=model.optimizer, loss=model.loss, metrics=[SoftBatches()])
-    schedule = SamplePairingSchedule(targets=setup.targets, **runner_module.schedule_steps(epochs))
+    schedule = SamplePairingSchedule(targets=setup.targets, **scaled_schedule(epochs))
     history = model.fit(
         setup.train.prefetch(8),
         epochs=epochs,

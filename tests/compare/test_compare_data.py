@@ -6,7 +6,7 @@ import struct
 import numpy as np
 import pytest
 
-from keras_samplepairing.compare.data import (
+from keras_samplepairing.compare.datasets import (
     FASHION_MNIST_FILES,
     load_data,
     load_fashion_mnist,
@@ -177,3 +177,40 @@ def test_unknown_data():
         load_data("cifar10")
     with pytest.raises(ValueError, match="no such file"):
         load_data("/nonexistent/data.npz")
+
+
+def test_n_by_1_integer_labels_are_class_indices(tmp_path):
+    # keras.datasets ships CIFAR's labels as (N, 1): one class index per row.
+    column = (np.arange(20) % 4)[:, None]
+    data = load_data(
+        _npz(tmp_path / "cifar_like.npz", y_train=column, y_test=(np.arange(8) % 4)[:, None])
+    )
+    assert data.y_train.shape == (20,) and data.y_train.tolist() == (np.arange(20) % 4).tolist()
+    assert data.num_classes == 4
+    with pytest.raises(ValueError, match=r"`y_train` must be class indices of shape \(N,\) or"):
+        load_data(_npz(tmp_path / "onehot.npz", y_train=np.eye(4)[np.arange(20) % 4]))
+
+
+def test_data_from_python_arrays_and_datasets():
+    import tensorflow as tf
+
+    rng = np.random.default_rng(0)
+    x_train, y_train = rng.integers(0, 256, (12, 6, 6, 1)).astype("uint8"), np.arange(12) % 3
+    x_test, y_test = rng.integers(0, 256, (6, 6, 6, 1)).astype("uint8"), np.arange(6) % 3
+    arrays = load_data(((x_train, y_train), (x_test, y_test)))
+    assert arrays.name == "arrays" and arrays.value_range == (0.0, 255.0)
+    as_dict = load_data(
+        {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
+    )
+    assert as_dict.fingerprint() == arrays.fingerprint()
+    batched = tf.data.Dataset.from_tensor_slices((x_train, y_train[:, None])).batch(5)
+    datasets = load_data((batched, tf.data.Dataset.from_tensor_slices((x_test, y_test))))
+    assert datasets.name == "tf.data" and datasets.fingerprint() == arrays.fingerprint()
+    assert load_data(arrays, per_class=2).y_train.tolist() == [0, 1, 2, 0, 1, 2]
+    endless = tf.data.Dataset.from_tensor_slices((x_train, y_train)).repeat()
+    with pytest.raises(ValueError, match="endless"):
+        load_data((endless, batched))
+    with pytest.raises(ValueError, match="lacks 'y_test'"):
+        load_data({"x_train": x_train, "y_train": y_train, "x_test": x_test})
+    with pytest.raises(TypeError, match="`data` must be 'digits'"):
+        load_data(42)

@@ -8,14 +8,14 @@ import numpy as np
 import pytest
 from scipy import stats as scipy_stats
 
+from keras_samplepairing.compare.progress import Estimate
 from keras_samplepairing.compare.report import (
     conclusions,
     format_difference,
     markdown_table,
     summary_rows,
-    write_json,
 )
-from keras_samplepairing.compare.runner import Estimate
+from keras_samplepairing.compare.results import write_json
 from keras_samplepairing.compare.stats import (
     compare_paired,
     holm,

@@ -75,10 +75,10 @@ def test_a_rebuild_reuses_the_compiled_search():
 def test_nearest_digits_by_pooled_features():
     from sklearn.datasets import load_digits
 
-    from keras_samplepairing.data import set_features
+    from keras_samplepairing.data import whole_set_features
 
     images = (load_digits().images[:400, :, :, None] * 16.0).astype("float32")
-    features = set_features(images)
+    features = whole_set_features(images)
     expected, best = brute_force(features, "euclidean", 1, "nearest")
     built = PartnerIndex.build(features, "euclidean", k=3, method="exact")
     # Digits are integer images: equally near neighbours tie, any of them is right.

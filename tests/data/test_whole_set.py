@@ -13,6 +13,7 @@ from keras_samplepairing import (
     pair_with_dataset,
 )
 from tests.conftest import StepRecorder
+from tests.helpers import partners_of
 
 N, B = 200, 16
 # Image i is the constant i (a 0.5 mix of i and p holds (i + p) / 2); its
@@ -26,7 +27,7 @@ def pairs(dataset):
     found = []
     for element in dataset:
         ids = element["ids"].numpy()
-        partners = np.rint(2.0 * element["images"].numpy()[:, 0, 0, 0] - ids).astype(int)
+        partners = partners_of(element["images"], anchors=ids, step=1.0)
         found.append((ids, partners))
     return found
 

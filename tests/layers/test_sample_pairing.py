@@ -6,14 +6,14 @@ import pytest
 import tensorflow as tf
 
 from keras_samplepairing import SamplePairing, samplepairing_map
+from tests.helpers import partners_of
 
 LABELS = np.arange(8) % 4
 
 
 def _partners_from_constant_mix(mixed):
     """Constant image i holds 10 * i; a 0.5 mix of i and p holds 5i + 5p."""
-    values = np.asarray(mixed)[:, 0, 0, 0]
-    return np.rint(values / 5.0 - np.arange(len(values)) * 1.0).astype(int)
+    return partners_of(mixed)
 
 
 def test_exact_pixels_and_first_labels(constant_images):

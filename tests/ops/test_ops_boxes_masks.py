@@ -7,6 +7,7 @@ import tensorflow as tf
 from keras_samplepairing import SamplePairing, samplepairing_map
 from keras_samplepairing.ops.boxes import mix_boxes
 from keras_samplepairing.ops.masks import mix_masks
+from tests.helpers import constant_images, partners_of
 
 PARTNERS = tf.constant([1, 2, 0])
 WEIGHTS = tf.constant([0.5, 0.25, 0.5])
@@ -49,10 +50,10 @@ def test_ragged_boxes_exact():
 
 @pytest.mark.parametrize("box_format", ["xyxy", "yxyx", "center_xywh", "rel_xyxy"])
 def test_layer_keeps_coordinates_in_any_format(box_format):
-    images = np.stack([np.full((8, 8, 3), 10.0 * i, "float32") for i in range(3)])
+    images = constant_images(3, size=(8, 8))
     layer = SamplePairing(bounding_box_format=box_format, seed=0)
     out = layer({"images": images, "bounding_boxes": {"boxes": BOXES, "labels": CLASSES}})
-    partners = np.rint(out["images"].numpy()[:, 0, 0, 0] / 5.0 - np.arange(3)).astype(int)
+    partners = partners_of(out["images"])
     np.testing.assert_array_equal(
         out["bounding_boxes"]["boxes"], np.concatenate([BOXES, BOXES[partners]], axis=1)
     )

@@ -6,14 +6,15 @@ import tensorflow as tf
 
 from keras_samplepairing import SamplePairing, samplepairing_map
 from keras_samplepairing.ops.targets import class_ids, is_class_index, one_class_per_row
+from tests.helpers import constant_images, partners_of
 
-IMAGES = np.stack([np.full((2, 2, 1), 10.0 * i, "float32") for i in range(4)])
+IMAGES = constant_images(4, size=(2, 2), channels=1)
 INDICES = np.array([0, 2, 1, 2])
 ONE_HOT = np.eye(3, dtype="int32")[INDICES]  # integer one-hot: still one-hot
 
 
 def _partners(images):
-    return np.rint(np.asarray(images)[:, 0, 0, 0] / 5.0 - np.arange(4)).astype(int)
+    return partners_of(images)
 
 
 @pytest.mark.parametrize(

@@ -23,7 +23,7 @@ def truncated_model(model: Any, layer_name: str) -> Any:
     return keras.Model(model.inputs, layer.output)
 
 
-def set_features(
+def whole_set_features(
     images: np.ndarray,
     features: Any = "pooled",
     value_range: tuple[float, float] = (0.0, 255.0),
