@@ -3,17 +3,21 @@
 Pipelines are timed in steady state: each keeps one long-lived iterator and
 every timed run pulls the same number of batches from it, round-robin with
 the others; before each timed run the other pipelines' prefetch buffers are
-left to fill, so they do not refill in the background of the next one.
+left to fill, so they do not refill in the background of the next one. Like
+every case of ``run.py``, they are timed in rounds, and each ratio is taken
+within a round (see ``timing.py``).
 """
 
 from __future__ import annotations
 
+import importlib.util
 import resource
 import statistics
 import time
 
 import numpy as np
 import tensorflow as tf
+import timing
 
 import keras_samplepairing as ksp
 from keras_samplepairing.data import index_search as index_module
@@ -25,41 +29,51 @@ def _cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _steady(pipelines: dict, batches: int, repeats: int, settle: float = 0.1) -> tuple[dict, dict]:
-    """Wall and CPU milliseconds of each timed pull, per pipeline. CPU time
-    (all threads of the process) is steadier than wall time on a shared
-    machine, since it does not count time the process waits for a core."""
+def _steady(
+    pipelines: dict, batches: int, rounds: int, per_round: int, settle: float = 0.1
+) -> tuple[dict, dict]:
+    """Wall and CPU milliseconds of each round (the median of its
+    ``per_round`` timed pulls), per pipeline. CPU time (all threads of the
+    process) is steadier than wall time on a shared machine, since it does
+    not count time the process waits for a core."""
     iterators = {name: iter(make()) for name, make in pipelines.items()}
     for iterator in iterators.values():  # compile, fill buffers
         for _ in range(batches // 2 + 1):
             next(iterator)
     wall = {name: [] for name in iterators}
     cpu = {name: [] for name in iterators}
-    for _ in range(repeats):
-        for name, iterator in iterators.items():
-            time.sleep(settle)
-            start, start_cpu = time.perf_counter(), _cpu_seconds()
-            for _ in range(batches):
-                next(iterator)
-            wall[name].append((time.perf_counter() - start) * 1e3)
-            cpu[name].append((_cpu_seconds() - start_cpu) * 1e3)
+    for _ in range(rounds):
+        calls = {name: ([], []) for name in iterators}
+        for _ in range(per_round):
+            for name, iterator in iterators.items():
+                time.sleep(settle)
+                start, start_cpu = time.perf_counter(), _cpu_seconds()
+                for _ in range(batches):
+                    next(iterator)
+                calls[name][0].append((time.perf_counter() - start) * 1e3)
+                calls[name][1].append((_cpu_seconds() - start_cpu) * 1e3)
+        for name, (wall_ms, cpu_ms) in calls.items():
+            wall[name].append(statistics.median(wall_ms))
+            cpu[name].append(statistics.median(cpu_ms))
     return wall, cpu
 
 
-def _row(name: str, times: list, batch: int, **extra) -> dict:
-    return {
-        "name": name,
-        "median_ms": statistics.median(times),
-        "min_ms": min(times),
-        "max_ms": max(times),
-        "batch": batch,
-        **extra,
-    }
+def _row(name: str, rounds_ms: list, batch: int, **extra) -> dict:
+    return {"name": name, **timing.timing(rounds_ms), "batch": batch, **extra}
 
 
-def pipeline_rows(count: int, batch: int, batches: int, repeats: int) -> list[dict]:
+def _untimed(name: str, note: str, **extra) -> dict:
+    """A row that counts rather than times (no time fields)."""
+    return {"name": name, "median_ms": None, "min_ms": None, "max_ms": None, "note": note, **extra}
+
+
+def pipeline_rows(
+    count: int, batch: int, batches: int, rounds: int, per_round: int, settle: float = 0.1
+) -> list[dict]:
     """In memory: whole-set pairing against the within-batch map; streaming:
-    against a hand-written zip-with-a-shuffled-copy pipeline (plain TF)."""
+    against a hand-written zip-with-a-shuffled-copy pipeline (plain TF).
+    ``settle``: seconds left to the other pipelines' buffers before each
+    timed pull (tiny batches refill in far less)."""
     rng = np.random.default_rng(5)
     images = rng.integers(0, 256, (count, 32, 32, 3), dtype="uint8")
     labels = np.arange(count) % 10
@@ -123,18 +137,20 @@ def pipeline_rows(count: int, batch: int, batches: int, repeats: int) -> list[di
     }
     rows = []
     for group, (reference, pipelines, key, label) in groups.items():
-        wall, cpu = _steady(pipelines, batches, repeats)
-        ref_wall, ref_cpu = statistics.median(wall[reference]), statistics.median(cpu[reference])
+        wall, cpu = _steady(pipelines, batches, rounds, per_round, settle)
         for name in pipelines:
             row = _row(
                 f"whole set: {name} [{tag}]", wall[name], batch * batches, whole_set_group=group
             )
-            row["cpu_ms"] = statistics.median(cpu[name])
+            row.update(timing.spread("cpu_ms", cpu[name]))
             if name.startswith("WholeSetPairing"):
-                row[key] = ref_wall / row["median_ms"]
+                # Throughput relative to the reference: its time over ours.
+                row.update(timing.ratio(key, wall[reference], wall[name]))
+                row.update(timing.ratio("x_cpu_per_batch", cpu[name], cpu[reference]))
                 row["note"] = (
-                    f"{row[key]:.2f}× {label} throughput; CPU per batch "
-                    f"{row['cpu_ms'] / ref_cpu:.2f}× its"
+                    f"{row[key]:.2f}× ({timing.range_text(row, key)}) {label} throughput; "
+                    f"CPU per batch {row['x_cpu_per_batch']:.2f}× "
+                    f"({timing.range_text(row, 'x_cpu_per_batch')}) its"
                 )
             rows.append(row)
     return rows
@@ -152,10 +168,16 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def index_rows(count: int, dim: int, large: int | None) -> list[dict]:
+def _timed_ms(fn) -> tuple[float, object]:
+    start = time.perf_counter()
+    result = fn()
+    return (time.perf_counter() - start) * 1e3, result
+
+
+def index_rows(count: int, dim: int, large: int | None, rounds: int) -> list[dict]:
     """The exact index build against the bare chunked matrix product of the same
     features with themselves (the arithmetic floor); an approximate build for a
-    large set against exact, with its recall@10."""
+    large set against exact, with its recall@10. Each build once per round."""
     features = _clustered(count, dim)
     unit = features / np.linalg.norm(features, axis=1, keepdims=True)
     chunk = max(64, min(4096, index_module._CHUNK_ELEMENTS // count))
@@ -166,58 +188,78 @@ def index_rows(count: int, dim: int, large: int | None) -> list[dict]:
         # Reduced to one number per chunk so the product is computed, not kept.
         return tf.reduce_max(tf.matmul(queries, base, transpose_b=True))
 
+    def floor():
+        for first in range(0, count, chunk):
+            product(base[first : first + chunk]).numpy()
+
+    def exact(data):
+        return PartnerIndex.build(data, "cosine", k=10, method="exact")
+
+    # Compiling (the product, the index's block search) is not timed.
     product(base[:chunk])
-    rows = []
-    start = time.perf_counter()
-    for first in range(0, count, chunk):
-        product(base[first : first + chunk]).numpy()
-    floor_ms = (time.perf_counter() - start) * 1e3
-    rows.append(_row(f"index floor: chunked matmul [{count}x{dim}]", [floor_ms], count))
-    before = _peak_mb()
-    start = time.perf_counter()
-    PartnerIndex.build(features, "cosine", k=10, method="exact")
-    exact_ms = (time.perf_counter() - start) * 1e3
-    rows.append(
-        _row(
-            f"index build: exact, cosine, k=10 [{count}x{dim}]",
-            [exact_ms],
-            count,
-            x_index_floor=exact_ms / floor_ms,
-            peak_rss_growth_mb=_peak_mb() - before,
-            note=f"{exact_ms / floor_ms:.2f}× the chunked matmul",
-        )
-    )
-    if large:
-        features = _clustered(large, dim, seed=1)
-        start = time.perf_counter()
-        exact = PartnerIndex.build(features, "cosine", k=10, method="exact")
-        exact_ms = (time.perf_counter() - start) * 1e3
-        rows.append(_row(f"index build: exact, cosine, k=10 [{large}x{dim}]", [exact_ms], large))
-        try:
-            import faiss  # noqa: F401
-        except ImportError:
-            return rows
+    exact(features[: min(count, 2048)])
+    floor_ms, exact_ms, growth = [], [], None
+    for _ in range(rounds):
+        floor_ms.append(_timed_ms(floor)[0])
         before = _peak_mb()
-        start = time.perf_counter()
-        approximate = PartnerIndex.build(features, "cosine", k=10, method="faiss")
-        faiss_ms = (time.perf_counter() - start) * 1e3
-        recall = np.mean(
-            [
-                len(set(a) & set(b)) / 10
-                for a, b in zip(exact.neighbours, approximate.neighbours, strict=True)
-            ]
+        exact_ms.append(_timed_ms(lambda: exact(features))[0])
+        # Peak RSS is process-wide: only the first build can raise it.
+        growth = _peak_mb() - before if growth is None else growth
+    rows = [_row(f"index floor: chunked matmul [{count}x{dim}]", floor_ms, count)]
+    row = _row(
+        f"index build: exact, cosine, k=10 [{count}x{dim}]",
+        exact_ms,
+        count,
+        peak_rss_growth_mb=growth,
+        **timing.ratio("x_index_floor", exact_ms, floor_ms),
+    )
+    row["note"] = (
+        f"{row['x_index_floor']:.2f}× ({timing.range_text(row, 'x_index_floor')}) "
+        "the chunked matmul"
+    )
+    rows.append(row)
+    if not large:
+        return rows
+    features = _clustered(large, dim, seed=1)
+    has_faiss = importlib.util.find_spec("faiss") is not None
+    large_ms, faiss_ms, recalls, growth, truth = [], [], [], None, None
+    for _ in range(rounds):
+        elapsed, built = _timed_ms(lambda: exact(features))
+        large_ms.append(elapsed)
+        truth = built.neighbours if truth is None else truth
+        del built
+        if not has_faiss:
+            continue
+        before = _peak_mb()
+        elapsed, approximate = _timed_ms(
+            lambda: PartnerIndex.build(features, "cosine", k=10, method="faiss")
         )
-        rows.append(
-            _row(
-                f"index build: faiss IVF, cosine, k=10 [{large}x{dim}]",
-                [faiss_ms],
-                large,
-                x_exact=faiss_ms / exact_ms,
-                recall_at_10=float(recall),
-                peak_rss_growth_mb=_peak_mb() - before,
-                note=f"{faiss_ms / exact_ms:.2f}× the exact build's time, recall@10 {recall:.3f}",
+        faiss_ms.append(elapsed)
+        growth = _peak_mb() - before if growth is None else growth
+        recalls.append(
+            np.mean(
+                [
+                    len(set(a) & set(b)) / 10
+                    for a, b in zip(truth, approximate.neighbours, strict=True)
+                ]
             )
         )
+    rows.append(_row(f"index build: exact, cosine, k=10 [{large}x{dim}]", large_ms, large))
+    if not has_faiss:
+        return rows
+    row = _row(
+        f"index build: faiss IVF, cosine, k=10 [{large}x{dim}]",
+        faiss_ms,
+        large,
+        peak_rss_growth_mb=growth,
+        **timing.ratio("x_exact", faiss_ms, large_ms),
+        **timing.spread("recall_at_10", recalls),
+    )
+    row["note"] = (
+        f"{row['x_exact']:.2f}× ({timing.range_text(row, 'x_exact')}) the exact build's time, "
+        f"recall@10 {row['recall_at_10']:.3f} ({timing.range_text(row, 'recall_at_10', '.3f')})"
+    )
+    rows.append(row)
     return rows
 
 
@@ -257,14 +299,11 @@ def spread_rows(count: int, batch: int) -> list[dict]:
         spread = float(np.mean(np.abs(anchors - partners)) / count)
         met = len(np.unique(partners)) / count
         rows.append(
-            {
-                "name": f"partner spread, streaming, {label} [{count} elements]",
-                "median_ms": 0.0,
-                "min_ms": 0.0,
-                "max_ms": 0.0,
-                "note": f"mean distance {spread:.3f} N (uniform: 0.333), {met:.0%} of the set met",
-                "spread": spread,
-            }
+            _untimed(
+                f"partner spread, streaming, {label} [{count} elements]",
+                f"mean distance {spread:.3f} N (uniform: 0.333), {met:.0%} of the set met",
+                spread=spread,
+            )
         )
     return rows
 
@@ -280,15 +319,10 @@ def hubness_rows(count: int, dim: int) -> list[dict]:
         never = float(np.mean(chosen == 0))
         top = float(np.sort(chosen)[::-1][: max(1, count // 100)].sum() / count)
         rows.append(
-            {
-                "name": f"hubness: pairing={pairing}, cosine [{count}x{dim}]",
-                "median_ms": 0.0,
-                "min_ms": 0.0,
-                "max_ms": 0.0,
-                "note": (
-                    f"never chosen {never:.0%}, most chosen {int(chosen.max())}x, "
-                    f"top 1% take {top:.0%} (random: each once)"
-                ),
-            }
+            _untimed(
+                f"hubness: pairing={pairing}, cosine [{count}x{dim}]",
+                f"never chosen {never:.0%}, most chosen {int(chosen.max())}x, "
+                f"top 1% take {top:.0%} (random: each once)",
+            )
         )
     return rows

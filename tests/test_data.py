@@ -24,12 +24,28 @@ def test_map_over_a_batched_dataset_tuple_and_dict():
         assert set(element) == {"images", "labels"} and element["labels"].shape[1] == 3
 
 
+def _mix_is_xla_compiled(fn) -> bool:
+    """Whether the function call that makes ``fn``'s output images, in the
+    graph tf.data traces, is marked for XLA (``tf.function(jit_compile=True)``
+    marks its call op ``_XlaMustCompile``)."""
+    spec = (tf.TensorSpec((4, 4, 4, 3), tf.float32), tf.TensorSpec((4,), tf.int64))
+    images = tf.function(fn).get_concrete_function(*spec).outputs[0]
+    while images.op.type in ("Identity", "IdentityN"):  # the outputs' copies
+        images = images.op.inputs[images.value_index]
+    op = images.op
+    assert op.type in ("PartitionedCall", "StatefulPartitionedCall"), (
+        f"the mixed images come from a {op.type} op, not from a function call"
+    )
+    return "_XlaMustCompile" in op.node_def.attr and op.get_attr("_XlaMustCompile")
+
+
 def test_map_is_xla_compiled_by_default():
-    fn = samplepairing_map(seed=0)
-    assert fn.jit_compile
-    images, _ = fn(tf.constant(IMAGES[:4]), tf.constant(LABELS[:4]))
+    # The per-pixel mix is its own XLA program by default and not with
+    # jit_compile=False (the draw of partners and λ is compiled either way).
+    assert _mix_is_xla_compiled(samplepairing_map(seed=0))
+    assert not _mix_is_xla_compiled(samplepairing_map(seed=0, jit_compile=False))
+    images, _ = samplepairing_map(seed=0)(tf.constant(IMAGES[:4]), tf.constant(LABELS[:4]))
     assert images.shape == (4, 4, 4, 3)
-    assert samplepairing_map(seed=0, jit_compile=False)(tf.constant(IMAGES[:4])).shape[0] == 4
 
 
 def test_enumerated_pipeline_is_deterministic_whatever_the_parallelism():

@@ -1,4 +1,12 @@
-"""Every script in examples/ runs, in a tiny configuration."""
+"""Every script in examples/ runs, in a tiny configuration, and learns.
+
+Digits have 10 classes, so chance is 0.1. Each training run is large enough
+to clear its bound with room to spare: on seeds 0-3 the validation accuracy
+measured was train_digits 0.69-0.78, feature_mixing 0.72-0.77 (layer) and
+0.77-0.84 (PairingModel), cutout_erasing 0.64-0.72, whole_set_digits with a
+refreshed index 0.78-0.83 (0.70-0.81 before the schedule's clock stamped
+batches). A pairing that scrambled labels or images would stay near chance.
+"""
 
 import importlib.util
 import pathlib
@@ -16,16 +24,19 @@ def _load(name):
 
 
 def test_train_digits(tmp_path):
-    result = _load("train_digits").main(["--epochs", "1", "--subset", "64", "--out", str(tmp_path)])
-    assert 0.0 <= result["accuracy"] <= 1.0
+    result = _load("train_digits").main(
+        ["--epochs", "20", "--subset", "300", "--out", str(tmp_path)]
+    )
+    assert result["accuracy"] > 0.5
     model = keras.saving.load_model(result["model_path"], safe_mode=True)
     assert model.output_shape == (None, 10)
 
 
 def test_feature_mixing():
-    results = _load("feature_mixing").main(["--epochs", "1", "--subset", "64"])
+    results = _load("feature_mixing").main(["--epochs", "20", "--subset", "300"])
     assert set(results) == {"FeatureSamplePairing", "PairingModel(mix_at='hidden')"}
-    assert all(0.0 <= accuracy <= 1.0 for accuracy in results.values())
+    for name, accuracy in results.items():
+        assert accuracy > 0.5, name
 
 
 def test_detection(tmp_path):
@@ -39,8 +50,8 @@ def test_detection(tmp_path):
 
 
 def test_cutout_erasing():
-    result = _load("cutout_erasing").main(["--epochs", "1", "--subset", "64"])
-    assert 0.0 <= result["accuracy"] <= 1.0
+    result = _load("cutout_erasing").main(["--epochs", "40", "--subset", "300"])
+    assert result["accuracy"] > 0.4
     assert result["augmentations_identity_at_inference"]
 
 
@@ -49,7 +60,6 @@ def test_whole_set_digits(tmp_path):
     result = module.main(
         ["--epochs", "3", "--subset", "120", "--pairing", "least_similar", "--out", str(tmp_path)]
     )
-    assert 0.0 <= result["accuracy"] <= 1.0
     assert result["history"]["samplepairing"] == [0.0, 1.0, 0.0]
     assert 0.0 < result["hubness"]["never_chosen"] < 1.0  # farthest neighbours: hubs
     # The saved index is reused, and refreshed from the model as it trains.
@@ -68,7 +78,9 @@ def test_whole_set_digits(tmp_path):
         ]
     )
     assert reused["hubness"] == result["hubness"]
+    # Long enough to learn: all 1437 training digits, 8 epochs (the two runs
+    # above, 3 epochs on 120, stay near chance).
     refreshed = module.main(
-        ["--epochs", "3", "--subset", "120", "--refresh-every", "1", "--out", str(tmp_path)]
+        ["--epochs", "8", "--subset", "0", "--refresh-every", "2", "--out", str(tmp_path)]
     )
-    assert 0.0 <= refreshed["accuracy"] <= 1.0
+    assert refreshed["accuracy"] > 0.5
