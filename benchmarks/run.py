@@ -291,6 +291,8 @@ def targets(rows: list[dict]) -> list[dict]:
             check(f"{name} ≥ 0.9× hand-written throughput", row, "x_hand_written", 0.9, False, "×")
         if "x_index_floor" in row:
             check(f"{name} ≤ 2× the chunked matmul", row, "x_index_floor", 2.0, True, "×")
+        if "x_exact_build" in row:
+            check(f"{name} ≤ 0.1× the exact build", row, "x_exact_build", 0.1, True, "×")
         if "recall_at_10" in row:
             check(f"{name} recall@10 ≥ 0.9", row, "recall_at_10", 0.9, False, "")
     return found

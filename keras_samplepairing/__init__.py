@@ -22,6 +22,7 @@ _PUBLIC = {
     "WholeSetPairing": "keras_samplepairing.data",
     "ops": "keras_samplepairing",
     "pair_with_dataset": "keras_samplepairing.data",
+    "plot_partners": "keras_samplepairing.visualization",
     "samplepairing_map": "keras_samplepairing.data",
     "truncated_model": "keras_samplepairing.data",
 }
