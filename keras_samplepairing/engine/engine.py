@@ -106,7 +106,7 @@ class PairingEngine:
         self.min_rank = min_rank
         self.clock = clock
         self._compiled: dict = {}
-        self._eager: dict = {}
+        self._eager_function: Callable | None = None
         self._warned_scalar_labels = False
 
     def compiled(self, xp: ModuleType) -> CompiledPairing:
@@ -218,9 +218,9 @@ class PairingEngine:
         # mixing cost one dispatch instead of an eager op each. Traced per
         # input signature: relaxed shapes (reduce_retracing) would lose the
         # label rank and the static image size the ops read.
-        if "call" not in self._eager:
-            self._eager["call"] = tf.function(self._tensorflow_pair)
-        return self._eager["call"](*arguments)
+        if self._eager_function is None:
+            self._eager_function = tf.function(self._tensorflow_pair)
+        return self._eager_function(*arguments)
 
     def _tensorflow_pair(
         self,
