@@ -55,6 +55,14 @@ def chart_path(plan: Any, cell: Any) -> str:
     return os.path.join(plan.out, name)
 
 
+def _grid_title(plan: Any) -> str:
+    """The regimes chart's title: the recipe the cells share, then what varies."""
+    varied = "; ".join(
+        f"{name} = {', '.join(map(str, values))}" for name, values in plan.grid.items()
+    )
+    return _title(plan, plan.cells[0]).rsplit("\n", 1)[0] + f"\ngrid: {varied}"
+
+
 def _title(plan: Any, cell: Any) -> str:
     config = cell.config
     images = (
@@ -139,7 +147,7 @@ def finish(plan: Any, say: Any, first_estimate: float | None) -> dict[str, Any]:
         paths["chart" if not grid else f"chart {label}"] = path
     if grid and rows_by_cell:
         paths["chart"] = os.path.join(plan.out, "regimes.png")
-        plot_regimes(rows_by_cell, plan.grid, paths["chart"], _title(plan, plan.cells[0]))
+        plot_regimes(rows_by_cell, plan.grid, paths["chart"], _grid_title(plan))
     for run in plan.all_runs():
         gallery = (plan.runs.get(run) or {}).get("gallery")
         if gallery and os.path.exists(gallery):
