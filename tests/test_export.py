@@ -3,6 +3,7 @@
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -37,3 +38,24 @@ def test_saved_model_reloads_in_a_fresh_process_without_the_package(tmp_path):
     expected = model.predict(images, verbose=0)
     np.testing.assert_allclose(served[0], expected, rtol=1e-5, atol=1e-5)
     np.testing.assert_array_equal(served[0], served[1])
+
+
+def test_keras_files_saved_before_the_restructuring_still_load():
+    # Written by tests/fixtures/saved_before/make.py with the package at
+    # ed03f1a: module paths moved since, registered names and configs did not.
+    folder = Path(__file__).parent / "fixtures" / "saved_before"
+    expected = np.load(folder / "expected.npz")
+    for name in ("functional", "pairing_model"):
+        model = keras.saving.load_model(folder / f"{name}.keras", safe_mode=True)
+        np.testing.assert_array_equal(model.predict(expected["x"], verbose=0), expected[name])
+        mixed = model(expected["x"], training=True)
+        assert mixed.shape == (4, 10)
+    layer = keras.saving.load_model(folder / "functional.keras").get_layer("sp")
+    assert isinstance(layer, SamplePairing)
+    config = layer.get_config()
+    assert (config["lam"], config["alpha"], config["pairing"], config["num_classes"]) == (
+        "beta",
+        0.4,
+        "most_similar",
+        10,
+    )
