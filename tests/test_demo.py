@@ -20,7 +20,7 @@ def test_demo_writes_every_file_and_the_model_serves(tmp_path, capsys, recwarn):
     printed = capsys.readouterr().out
     # It says which basic augmentation it uses (the comparison's default), and
     # Keras has nothing to warn about (no shuffle=True on a tf.data dataset).
-    assert "Basic augmentation for both runs: translate (keras.layers.RandomTranslation" in printed
+    assert "Basic augmentation for both runs: pixel-shift (whole-pixel random shifts" in printed
     assert not [w for w in recwarn if "shuffle" in str(w.message)]
     assert "| baseline |" in printed and "| SamplePairing |" in printed
     for name, path in result["paths"].items():

@@ -350,13 +350,13 @@ def compare(
             ``split_layer`` and ``feature_layer`` (the user's model's layer
             names where feature-level variants mix and whose output
             model-feature variants pair by), ``augment`` (``"none"``,
-            ``"pixel-shift"``, ``"translate"``, ``"flip-shift"``, or a
+            ``"pixel-shift"`` (the default), ``"translate"``, ``"flip-shift"``, or a
             factory ``(seed) -> augment``), ``shift``, ``optimizer``
             (``"adam"``, ``"sgd"``), ``learning_rate``, ``lr_schedule``
             (``"cosine"``, ``"constant"``, ``"step"``), ``lr_floor``,
             ``lr_steps``, ``lr_step_factor``; ``grid`` (factor -> values,
             or ``["model=compact,wide", ...]``); ``fixed_subset`` (the first
-            ``per_class`` of each class for every seed: the README's tables);
+            ``per_class`` of each class for every seed: the first tables);
             ``jobs`` (runs at once, in worker processes), ``threads``
             (TensorFlow threads per run), ``shard`` (``"i/n"``: this
             process's share of the runs), ``retry_failed``.

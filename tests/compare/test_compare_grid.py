@@ -202,7 +202,9 @@ def test_the_committed_tables_resume_from_their_first_format_files(tmp_path, no_
     out.mkdir()
     shutil.copy(source / "results.json", out / "results.json")
     committed = json.loads((source / "results.json").read_text())["summary"]["rows"]
-    plan = prepare(per_class=30, seeds=5, epochs=200, fixed_subset=True, out=str(out))
+    plan = prepare(
+        per_class=30, seeds=5, epochs=200, fixed_subset=True, augment="translate", out=str(out)
+    )
     assert plan.pending() == []
     rows = execute(plan, verbose=False)["rows"]
     assert [r["variant"] for r in rows] == [r["variant"] for r in committed]
@@ -211,7 +213,7 @@ def test_the_committed_tables_resume_from_their_first_format_files(tmp_path, no_
         if theirs["vs_baseline"]:
             assert ours["vs_baseline"]["p_value"] == pytest.approx(theirs["vs_baseline"]["p_value"])
     with pytest.raises(ValueError, match="subset: 'the first 30 of each class' -> '30 of each"):
-        prepare(per_class=30, seeds=5, epochs=200, out=str(out))
+        prepare(per_class=30, seeds=5, epochs=200, augment="translate", out=str(out))
 
 
 def test_grid_and_recipe_mistakes_are_refused_before_training(tmp_path, capsys, no_training):
