@@ -106,7 +106,7 @@ class PairingEngine:
         self.min_rank = min_rank
         self.clock = clock
         self._compiled: dict = {}
-        self._eager_function: Callable | None = None
+        self._eager_functions: dict = {}
         self._warned_scalar_labels = False
 
     def compiled(self, xp: ModuleType) -> CompiledPairing:
@@ -217,10 +217,16 @@ class PairingEngine:
         # Eagerly, one graph call does it all: reading the state, drawing and
         # mixing cost one dispatch instead of an eager op each. Traced per
         # input signature: relaxed shapes (reduce_retracing) would lose the
-        # label rank and the static image size the ops read.
-        if self._eager_function is None:
-            self._eager_function = tf.function(self._tensorflow_pair)
-        return self._eager_function(*arguments)
+        # label rank and the static image size the ops read. The transform is
+        # Python, not data: passed as an argument, a layer's bound method (a
+        # new object each call) retraced every call, so each transform gets
+        # its own function, found by equality.
+        *traced, transform = arguments
+        function = self._eager_functions.get(transform)
+        if function is None:
+            function = tf.function(lambda *a: self._tensorflow_pair(*a, transform))
+            self._eager_functions[transform] = function
+        return function(*traced)
 
     def _tensorflow_pair(
         self,

@@ -345,6 +345,21 @@ def test_smoothed_binary_targets_of_shape_b_1_use_the_binary_rule(images):
     np.testing.assert_allclose(flat.numpy(), [0.95, 0.05, 0.95, 0.05], rtol=1e-6)
 
 
+def test_eager_calls_of_one_signature_trace_once(images):
+    # A layer's transform reached the eager graph call as a new bound method
+    # each call, and a plain script's calls retraced every time (about 200 ms
+    # instead of 1 ms; pytest's object lifetimes happened to hide the count,
+    # so this reads the engine's functions rather than counting traces).
+    layer, mapped = SamplePairing(seed=0), samplepairing_map(seed=0)
+    outputs = [(layer(images, training=True), mapped(images)) for _ in range(4)]
+    for owner in (layer, mapped):
+        (function,) = owner._engine._eager_functions.values()
+        assert (
+            function.experimental_get_tracing_count() <= 2
+        )  # a variable's first read may retrace once
+    assert not np.array_equal(outputs[0][0], outputs[1][0])  # still a new pairing each call
+
+
 def test_one_layer_called_eagerly_with_other_label_ranks_and_image_sizes(images):
     layer = SamplePairing(seed=0, label_mode="mix", num_classes=4)
     _, column = layer((images, LABELS[:, None]))
