@@ -256,6 +256,18 @@ def _fit_and_compare(dataset, target, recorder, model, unit, steps_per_epoch, ep
     return applied, scheduled, history.history["samplepairing"], per_epoch
 
 
+def _assert_follows_schedule(dataset, target, recorder, model, unit, feed, steps):
+    """Feeds ``dataset`` to ``fit`` as ``feed`` says; what was applied at each
+    step is what the schedule says, and what is logged is what was applied."""
+    if feed == "repeat_after":
+        dataset = dataset.repeat()
+    applied, scheduled, logged, per_epoch = _fit_and_compare(
+        dataset.prefetch(8), target, recorder, model, unit, steps
+    )
+    assert applied == scheduled
+    assert logged == pytest.approx(per_epoch)
+
+
 # (how the dataset is built, steps_per_epoch): finite passes of 4 batches fed with fewer
 # steps per epoch than a pass, more, none; repeated inside or outside.
 FEEDS = [("finite", 2), ("finite", 3), ("finite", 5), ("finite", None), ("repeat_after", 3)]
@@ -267,13 +279,7 @@ def test_a_map_applied_to_the_dataset_follows_the_schedule_however_fit_feeds_it(
     model, recorder = _step_model(with_layer=False)
     pair = samplepairing_map(seed=0)
     ds = tf.data.Dataset.from_tensors((IMAGES, LABELS)).repeat(4).apply(pair)
-    if feed == "repeat_after":
-        ds = ds.repeat()
-    applied, scheduled, logged, per_epoch = _fit_and_compare(
-        ds.prefetch(8), pair, recorder, model, unit, steps
-    )
-    assert applied == scheduled
-    assert logged == pytest.approx(per_epoch)
+    _assert_follows_schedule(ds, pair, recorder, model, unit, feed, steps)
 
 
 @pytest.mark.parametrize("unit", ["epoch", "step"])
@@ -287,13 +293,7 @@ def test_whole_set_pairing_follows_the_schedule_however_fit_feeds_it(unit, feed,
     )
     model.compile("sgd", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     ds = pairing.dataset(16)  # 4 batches a pass
-    if feed == "repeat_after":
-        ds = ds.repeat()
-    applied, scheduled, logged, per_epoch = _fit_and_compare(
-        ds.prefetch(8), pairing, recorder, model, unit, steps
-    )
-    assert applied == scheduled
-    assert logged == pytest.approx(per_epoch)
+    _assert_follows_schedule(ds, pairing, recorder, model, unit, feed, steps)
 
 
 @pytest.mark.parametrize("order", ["finite", "enumerate_then_repeat"])
