@@ -135,7 +135,7 @@ def _compiled_select():
         values = tf.where(candidates == own[:, None], -np.inf, values)  # never itself
         return _best(values, candidates, k)
 
-    return tf.function(select, reduce_retracing=True)
+    return tf.function(select, reduce_retracing=True, autograph=False)
 
 
 def exact_search(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from keras_samplepairing.engine.owner import owner_state
+from keras_samplepairing.engine.state import without_autograph
 from keras_samplepairing.ops.options import PairingOptions
 
 
@@ -61,7 +62,10 @@ class SamplePairingMap:
             index, element = element
         else:
             element = element[0] if len(element) == 1 else element
-        return self.pair(element, seed_index=index, clock_index=index)
+        # The engine calls a features function of the user's inside its own
+        # tf.function, which converts it.
+        pair = without_autograph(self.pair)
+        return pair(element, seed_index=index, clock_index=index)
 
     def _paired_dataset(self, dataset: Any) -> Any:
         import tensorflow as tf
@@ -70,7 +74,9 @@ class SamplePairingMap:
             return self._engine.pair(element, seed_index=position[2], position=position)
 
         stamped = self.clock.stamp(dataset)
-        return stamped.map(pair, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        return stamped.map(
+            without_autograph(pair), num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
+        )
 
     def pair(self, element: Any, seed_index: Any = None, clock_index: Any = None) -> Any:
         """Pairs one batch (images, a tuple or a dict).

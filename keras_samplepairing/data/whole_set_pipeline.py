@@ -17,6 +17,7 @@ import numpy as np
 
 from keras_samplepairing.data.augment import batch_augmenter
 from keras_samplepairing.engine.sources import stream_choice
+from keras_samplepairing.engine.state import user_python, without_autograph
 from keras_samplepairing.engine.structure import as_dict, from_dict
 from keras_samplepairing.ops.draw import PartnerChoice, draw_pairing
 from keras_samplepairing.ops.options import positive_int
@@ -61,9 +62,10 @@ def whole_set_dataset(
             return call(anchors), call(partners), meta
 
         pairs = pairs.map(augmented)  # in order: a seeded layer repeats itself
-    mixed = pairing.clock.stamp(pairs).map(
-        functools.partial(_mix, pairing), num_parallel_calls=tf.data.AUTOTUNE
-    )
+    mix = functools.partial(_mix, pairing)
+    if not user_python(pairing.options.features):  # streaming λ calls it here
+        mix = without_autograph(mix)
+    mixed = pairing.clock.stamp(pairs).map(mix, num_parallel_calls=tf.data.AUTOTUNE)
     if pairing.in_memory:  # Keras reads an epoch's length from the cardinality
         batches = pairing.size // batch_size if drop_remainder else -(-pairing.size // batch_size)
         known = tf.data.INFINITE_CARDINALITY if repeat else batches
@@ -110,8 +112,8 @@ def _indexed_pairs(
 
     return (
         _epoch_seeds(pairing, repeat)
-        .flat_map(epoch)
-        .map(gather, num_parallel_calls=tf.data.AUTOTUNE)
+        .flat_map(without_autograph(epoch))
+        .map(without_autograph(gather), num_parallel_calls=tf.data.AUTOTUNE)
     )
 
 
@@ -150,7 +152,9 @@ def _streamed_pairs(
         return as_dict(anchor, structure), as_dict(partner, structure), meta
 
     # A seed per batch, drawn anew on each pass over a finite stream.
-    return tf.data.Dataset.zip(pairs, _epoch_seeds(pairing, repeat=True)).map(triple)
+    return tf.data.Dataset.zip(pairs, _epoch_seeds(pairing, repeat=True)).map(
+        without_autograph(triple)
+    )
 
 
 def _mix(pairing: WholeSetPairing, position: Any, element: tuple) -> Any:

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from keras_samplepairing.engine.state import without_autograph
 from keras_samplepairing.ops.schedule import schedule_state
 
 # Steps remembered for the check of a map over enumerate(): a batch's note
@@ -128,11 +129,12 @@ class ScheduleClock:
                 element = element[0] if len(element) == 1 else element
                 return self._next_position(generation), element
 
-            return dataset.map(with_position)
+            return dataset.map(without_autograph(with_position))
 
         # The one-element head runs once before each pass: a new iterator, or
         # a repeat after the stamp.
-        result = tf.data.Dataset.range(1).map(begin_pass).flat_map(stamped)
+        head = tf.data.Dataset.range(1).map(without_autograph(begin_pass))
+        result = head.flat_map(without_autograph(stamped))
         known = dataset.cardinality()
         if int(known) != tf.data.UNKNOWN_CARDINALITY:
             # Keras feeds a dataset of known length differently (one iterator

@@ -69,7 +69,7 @@ def _compiled_gate() -> Callable:
 
     # The clock's arithmetic is a dozen scalar ops: one compiled call costs
     # less per batch than running them one by one.
-    return tf.function(_gate_fn, jit_compile=True)
+    return tf.function(_gate_fn, jit_compile=True, autograph=False)
 
 
 class PairingEngine:
@@ -224,7 +224,10 @@ class PairingEngine:
         *traced, transform = arguments
         function = self._eager_functions.get(transform)
         if function is None:
-            function = tf.function(lambda *a: self._tensorflow_pair(*a, transform))
+            # Without AutoGraph: the package's code has no Python control flow on
+            # tensors (a features function of the user's runs inside the draw,
+            # which converts it).
+            function = tf.function(lambda *a: self._tensorflow_pair(*a, transform), autograph=False)
             self._eager_functions[transform] = function
         return function(*traced)
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_samplepairing import SamplePairing, samplepairing_map
+from keras_samplepairing import SamplePairing, WholeSetPairing, samplepairing_map
 
 # Two clusters of constant images: 0, 10, 30, 60 and 200, 215, 235, 255.
 VALUES = np.array([0.0, 10.0, 30.0, 60.0, 200.0, 215.0, 235.0, 255.0], "float32")
@@ -201,3 +201,25 @@ def test_a_layer_with_a_features_model_compiles_once():
     for _ in range(3):
         layer(images)
     assert len(calls) == 1  # traced once, then the compiled call runs
+
+
+def test_a_features_function_with_python_control_flow_on_tensors_runs_everywhere():
+    """The package's own graphs skip AutoGraph (it has nothing to rewrite and
+    costs seconds); a features function of the user's is still rewritten."""
+
+    def features(images):
+        flat = tf.reshape(images, [tf.shape(images)[0], -1])
+        if tf.reduce_max(flat) > 1000.0:  # never: a Python `if` on a tensor
+            flat = -flat
+        return flat
+
+    options = {"pairing": "most_similar", "similarity": "euclidean", "features": features}
+    assert _partners(SamplePairing(seed=0, **options)(CLUSTERS)) == NEAREST
+    batches = tf.data.Dataset.from_tensor_slices(CLUSTERS).batch(8)
+    (mapped,) = list(batches.map(samplepairing_map(seed=0, **options)))
+    assert _partners(mapped) == NEAREST
+    stream = WholeSetPairing(
+        batches.unbatch(), in_memory=False, lam="similarity", features=features, seed=0
+    )
+    mixed = next(iter(stream.dataset(8)))
+    assert mixed.shape == CLUSTERS.shape and np.all(np.isfinite(mixed))
