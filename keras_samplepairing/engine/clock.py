@@ -124,17 +124,21 @@ class ScheduleClock:
         def begin_pass(_: Any) -> Any:
             return self._begin_pass()
 
-        def stamped(generation: Any) -> Any:
-            def with_position(*element: Any) -> tuple:
-                element = element[0] if len(element) == 1 else element
-                return self._next_position(generation), element
+        def with_generation(generation: Any) -> Any:
+            def tagged(*element: Any) -> tuple:
+                return generation, element[0] if len(element) == 1 else element
 
-            return dataset.map(without_autograph(with_position))
+            return dataset.map(without_autograph(tagged))
+
+        def with_position(generation: Any, element: Any) -> tuple:
+            return self._next_position(generation), element
 
         # The one-element head runs once before each pass: a new iterator, or
-        # a repeat after the stamp.
+        # a repeat after the stamp. The positions are counted after the
+        # flat_map, not inside it: a stateful map inside took 0.5 ms a batch.
         head = tf.data.Dataset.range(1).map(without_autograph(begin_pass))
-        result = head.flat_map(without_autograph(stamped))
+        passes = head.flat_map(without_autograph(with_generation))
+        result = passes.map(without_autograph(with_position))
         known = dataset.cardinality()
         if int(known) != tf.data.UNKNOWN_CARDINALITY:
             # Keras feeds a dataset of known length differently (one iterator

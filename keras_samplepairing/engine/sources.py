@@ -116,17 +116,26 @@ def stream_choice(
     rows = tf.range(size)
     has_partner = tf.ones([size], tf.bool)
     if anchor_ids is not None:
-        found = tf.zeros([size], tf.bool)
-        take = rows
-        for offset in range(_STREAM_TRIES):
-            candidate = tf.math.floormod(rows + offset, size)
-            ok = tf.logical_and(
-                tf.logical_not(found), tf.not_equal(tf.gather(partner_ids, candidate), anchor_ids)
-            )
-            take = tf.where(ok, candidate, take)
-            found = tf.logical_or(found, ok)
-        has_partner = found
-        partner_batch = tf.nest.map_structure(lambda value: tf.gather(value, take), partner_batch)
+
+        def other_rows() -> tuple:
+            found = tf.zeros([size], tf.bool)
+            take = rows
+            for offset in range(_STREAM_TRIES):
+                candidate = tf.math.floormod(rows + offset, size)
+                ok = tf.logical_and(
+                    tf.logical_not(found),
+                    tf.not_equal(tf.gather(partner_ids, candidate), anchor_ids),
+                )
+                take = tf.where(ok, candidate, take)
+                found = tf.logical_or(found, ok)
+            return tf.nest.map_structure(lambda value: tf.gather(value, take), partner_batch), found
+
+        # Most batches hold no image paired with itself: those skip the search.
+        partner_batch, has_partner = tf.cond(
+            tf.reduce_any(tf.equal(partner_ids, anchor_ids)),
+            other_rows,
+            lambda: (partner_batch, has_partner),
+        )
     similarity = None
     if options.lam == "similarity":
         raw = paired_similarity(
