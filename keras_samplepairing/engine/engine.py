@@ -220,16 +220,24 @@ class PairingEngine:
         # label rank and the static image size the ops read. The transform is
         # Python, not data: passed as an argument, a layer's bound method (a
         # new object each call) retraced every call, so each transform gets
-        # its own function, found by equality.
-        *traced, transform = arguments
-        function = self._eager_functions.get(transform)
+        # its own function, found by equality. Arguments left as None are left
+        # out of the call: each argument adds to every call's dispatch.
+        *values, transform = arguments
+        given = tuple(value is not None for value in values)
+        function = self._eager_functions.get((transform, given))
         if function is None:
+
+            def pair(*passed: Any) -> tuple[dict, Pairing]:
+                passed = iter(passed)
+                full = [next(passed) if present else None for present in given]
+                return self._tensorflow_pair(*full, transform)
+
             # Without AutoGraph: the package's code has no Python control flow on
             # tensors (a features function of the user's runs inside the draw,
             # which converts it).
-            function = tf.function(lambda *a: self._tensorflow_pair(*a, transform), autograph=False)
-            self._eager_functions[transform] = function
-        return function(*traced)
+            function = tf.function(pair, autograph=False)
+            self._eager_functions[(transform, given)] = function
+        return function(*(value for value in values if value is not None))
 
     def _tensorflow_pair(
         self,
