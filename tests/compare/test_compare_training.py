@@ -125,22 +125,19 @@ def _comparison(out, *extra):
 
 
 def test_two_shards_at_once_give_the_table_of_one_process(tmp_path):
-    """Shard 1/2 in one process and shard 2/2 in --jobs 2 workers, at the same
-    time into one folder, give the runs and table of one process: this one,
-    with TensorFlow's default threads, which the shards are given."""
+    """Shard 2/2 in --jobs 2 worker processes and shard 1/2 in this one, at the
+    same time into one folder, give the runs and table of one process: this
+    one, with TensorFlow's default threads, which the workers are given."""
     alone = prepare(out=str(tmp_path / "one"), **ARGUMENTS)
     threads = str(alone.threads_per_run())
-    shards = [
-        _comparison(tmp_path / "shared", "--shard", "1/2", "--threads", threads),
-        _comparison(tmp_path / "shared", "--shard", "2/2", "--jobs", "2", "--threads", threads),
-    ]
-    made = {"one": execute(alone, verbose=False)}  # meanwhile, here
-    printed = []
-    for process in shards:
-        out, err = process.communicate(timeout=600)
-        assert process.returncode == 0, err
-        printed.append(out)
-    assert f"Running 2 at once, {threads} TensorFlow thread(s) each." in printed[1]
+    workers = _comparison(
+        tmp_path / "shared", "--shard", "2/2", "--jobs", "2", "--threads", threads
+    )
+    execute(prepare(out=str(tmp_path / "shared"), shard="1/2", **ARGUMENTS), verbose=False)
+    out, err = workers.communicate(timeout=600)
+    assert workers.returncode == 0, err
+    assert f"Running 2 at once, {threads} TensorFlow thread(s) each." in out
+    made = {"one": execute(alone, verbose=False)}
     files = sorted(path.name for path in (tmp_path / "shared" / "runs").iterdir())
     assert [name for name in files if "shard-1-of-2" in name and "job" not in name]
     assert [name for name in files if "shard-2-of-2-job-" in name]  # each worker its own
