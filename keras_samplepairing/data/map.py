@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from keras_samplepairing.engine.autograph import without_autograph
 from keras_samplepairing.engine.owner import owner_state
-from keras_samplepairing.engine.state import without_autograph
 from keras_samplepairing.ops.options import PairingOptions
 
 

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from keras_samplepairing.data.augment import batch_augmenter
+from keras_samplepairing.engine.autograph import user_python, without_autograph
 from keras_samplepairing.engine.sources import stream_choice
-from keras_samplepairing.engine.state import user_python, without_autograph
 from keras_samplepairing.engine.structure import as_dict, from_dict
 from keras_samplepairing.ops.draw import PartnerChoice, draw_pairing
 from keras_samplepairing.ops.options import positive_int

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from keras_samplepairing.engine.state import without_autograph
+from keras_samplepairing.engine.autograph import without_autograph
 from keras_samplepairing.ops.schedule import schedule_state
 
 # Steps remembered for the check of a map over enumerate(): a batch's note

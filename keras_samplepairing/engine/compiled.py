@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from keras_samplepairing.engine.state import user_python
+from keras_samplepairing.engine.autograph import user_python
 from keras_samplepairing.ops.apply import apply_pairing, apply_to_bounding_boxes
 from keras_samplepairing.ops.draw import Pairing, PartnerChoice, draw_batch_pairing, draw_pairing
 from keras_samplepairing.ops.options import PairingOptions
@@ -55,11 +55,7 @@ class CompiledPairing:
         if namespace.name == "tensorflow":
             import tensorflow as tf
 
-            # AutoGraph rewrites Python control flow on tensors; the package's
-            # code has none, and rewriting it cost 2 s of a first call's 2.7 s
-            # trace. A features function of the user's is rewritten, as
-            # tf.function would.
-            autograph = user_python(options.features)
+            autograph = user_python(options.features)  # see engine.autograph
             self.draw = tf.function(self._draw, jit_compile=True, autograph=autograph)
             self.apply_dense = tf.function(
                 self._apply, jit_compile=jit_compile, autograph=autograph

@@ -232,9 +232,8 @@ class PairingEngine:
                 full = [next(passed) if present else None for present in given]
                 return self._tensorflow_pair(*full, transform)
 
-            # Without AutoGraph: the package's code has no Python control flow on
-            # tensors (a features function of the user's runs inside the draw,
-            # which converts it).
+            # A features function of the user's runs inside the draw, which
+            # converts it (engine.autograph).
             function = tf.function(pair, autograph=False)
             self._eager_functions[(transform, given)] = function
         return function(*(value for value in values if value is not None))

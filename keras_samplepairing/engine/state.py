@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -123,28 +122,3 @@ class SeedStream:
 def tensorflow_loaded() -> bool:
     """Whether TensorFlow is imported (so a TensorFlow tensor can exist)."""
     return sys.modules.get("tensorflow") is not None
-
-
-def without_autograph(function: Callable) -> Callable:
-    """``function``, for ``Dataset.map`` to call as it is.
-
-    ``Dataset.map`` runs AutoGraph over the Python it reaches, to rewrite
-    control flow on tensors; the package's code has none, and rewriting it
-    cost 2 s of a pipeline's first batch. Pass only functions that call no
-    Python of the user's outside a ``tf.function`` (which converts its own).
-    """
-    if not tensorflow_loaded():
-        return function
-    import tensorflow as tf
-
-    return tf.autograph.experimental.do_not_convert(function)
-
-
-def user_python(features: Any) -> bool:
-    """Whether ``features`` is Python of the user's for AutoGraph to rewrite: a
-    function (AutoGraph leaves a Keras layer or model as it is anyway)."""
-    if not callable(features):
-        return False
-    import keras
-
-    return not isinstance(features, keras.layers.Layer)
