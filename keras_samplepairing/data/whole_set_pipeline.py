@@ -62,15 +62,16 @@ def whole_set_dataset(
             return call(anchors), call(partners), meta
 
         pairs = pairs.map(augmented)  # in order: a seeded layer repeats itself
+    if pairing.in_memory:
+        # Keras reads an epoch's length from the cardinality, and the stamp
+        # works out a pass of known length from its start.
+        batches = pairing.size // batch_size if drop_remainder else -(-pairing.size // batch_size)
+        known = tf.data.INFINITE_CARDINALITY if repeat else batches
+        pairs = pairs.apply(tf.data.experimental.assert_cardinality(known))
     mix = functools.partial(_mix, pairing)
     if not user_python(pairing.options.features):  # streaming λ calls it here
         mix = without_autograph(mix)
-    mixed = pairing.clock.stamp(pairs).map(mix, num_parallel_calls=tf.data.AUTOTUNE)
-    if pairing.in_memory:  # Keras reads an epoch's length from the cardinality
-        batches = pairing.size // batch_size if drop_remainder else -(-pairing.size // batch_size)
-        known = tf.data.INFINITE_CARDINALITY if repeat else batches
-        mixed = mixed.apply(tf.data.experimental.assert_cardinality(known))
-    return mixed
+    return pairing.clock.stamp(pairs).map(mix, num_parallel_calls=tf.data.AUTOTUNE)
 
 
 def _epoch_seeds(pairing: WholeSetPairing, repeat: bool) -> tf.data.Dataset:

@@ -6,8 +6,9 @@ step the batch is trained at. The clock gives each batch its own position,
 the ``(step, epoch)`` at which ``fit`` trains it, and the pipeline pairs it
 or not by the schedule's state there.
 
-``stamp`` counts batches in a sequential stage of the pipeline and works out
-the position of each as ``fit`` feeds it: one iterator for the whole fit, a
+``stamp`` works out the position of each batch as ``fit`` feeds it, from
+where its pass starts (or, for a dataset of unknown length, by counting
+batches in a sequential stage): one iterator for the whole fit, a
 new iterator each epoch, an iterator kept across epochs and started again
 when a finite dataset runs out, a ``repeat`` after the stamp, epochs cut
 short when data runs out. It relies on two facts of Keras's ``fit``: every
@@ -35,6 +36,8 @@ from keras_samplepairing.ops.schedule import schedule_state
 # Steps remembered for the check of a map over enumerate(): a batch's note
 # stays until the step RING_SIZE later writes its own.
 RING_SIZE = 1 << 14
+# How far a pass that never ends moves the count on: past any count it can reach.
+UNENDING_PASS_COUNT = 1 << 40
 
 
 class ScheduleClock:
@@ -114,37 +117,52 @@ class ScheduleClock:
         at which it is trained, and a count of the elements this clock has
         stamped (a seed index that differs from pass to pass).
 
-        The stage is sequential (one element at a time, in order); maps after
-        it may run in parallel.
+        The clock's state is read and moved on once a pass, at its start,
+        where the dataset's length is known (finite or infinite): each
+        element's position is its pass's start plus its index. Where the
+        length is unknown, each element moves the state on (a write a batch,
+        about 0.3 ms). Maps after the stamp may run in parallel.
         """
         import tensorflow as tf
 
         self.read_by.add("stamp")
+        known = int(dataset.cardinality())
 
-        def begin_pass(_: Any) -> Any:
-            return self._begin_pass()
+        def tagged(value: Any) -> Any:
+            def tag(*element: Any) -> tuple:
+                return value, element[0] if len(element) == 1 else element
 
-        def with_generation(generation: Any) -> Any:
-            def tagged(*element: Any) -> tuple:
-                return generation, element[0] if len(element) == 1 else element
-
-            return dataset.map(without_autograph(tagged))
-
-        def with_position(generation: Any, element: Any) -> tuple:
-            return self._next_position(generation), element
+            return dataset.map(without_autograph(tag))
 
         # The one-element head runs once before each pass: a new iterator, or
-        # a repeat after the stamp. The positions are counted after the
-        # flat_map, not inside it: a stateful map inside took 0.5 ms a batch.
-        head = tf.data.Dataset.range(1).map(without_autograph(begin_pass))
-        passes = head.flat_map(without_autograph(with_generation))
-        result = passes.map(without_autograph(with_position))
-        known = dataset.cardinality()
-        if int(known) != tf.data.UNKNOWN_CARDINALITY:
-            # Keras feeds a dataset of known length differently (one iterator
-            # across epochs); the stamp must not hide it.
-            result = result.apply(tf.data.experimental.assert_cardinality(known))
-        return result
+        # a repeat after the stamp. flat_map runs its function for the head
+        # only after the pass before has run out.
+        if known == tf.data.UNKNOWN_CARDINALITY:
+
+            def begin_pass(_: Any) -> Any:
+                return self._begin_pass()
+
+            def with_position(generation: Any, element: Any) -> tuple:
+                return self._next_position(generation), element
+
+            # Counted after the flat_map: a stateful map inside it took 0.5 ms a batch.
+            head = tf.data.Dataset.range(1).map(without_autograph(begin_pass))
+            return head.flat_map(without_autograph(tagged)).map(without_autograph(with_position))
+
+        def begin_known_pass(_: Any) -> Any:
+            return self._begin_pass(length=known)
+
+        def with_position_in_pass(index: Any, start_and_element: tuple) -> tuple:
+            start, element = start_and_element
+            return _position_in_pass(start, index), element
+
+        # One pass a stamped iterator: enumerate counts within the pass.
+        head = tf.data.Dataset.range(1).map(without_autograph(begin_known_pass))
+        passes = head.flat_map(without_autograph(tagged)).enumerate()
+        result = passes.map(without_autograph(with_position_in_pass))
+        # Keras feeds a dataset of known length differently (one iterator
+        # across epochs); the stamp must not hide it.
+        return result.apply(tf.data.experimental.assert_cardinality(known))
 
     def _pipeline_state(self) -> Any:
         if self._pipeline is None:
@@ -156,7 +174,12 @@ class ScheduleClock:
                 )
         return self._pipeline
 
-    def _begin_pass(self) -> Any:
+    def _begin_pass(self, length: int | None = None) -> Any:
+        """Where a pass starts. Without ``length``: writes the start and returns
+        the fit's generation (``_next_position`` moves on from there). With
+        it: writes where the pass ends (a pass that never ends moves only the
+        count on, far enough for any later pass) and returns the start,
+        ``(step, epoch, step_in_epoch, count, steps)``."""
         import tensorflow as tf
 
         fields = self._fields().read_value()
@@ -176,10 +199,15 @@ class ScheduleClock:
         at_epoch = tf.equal(field("epoch_start_step"), next_step)
         next_epoch = tf.where(at_epoch, field("epoch"), next_epoch)
         in_epoch = tf.where(at_epoch, tf.zeros([], tf.int64), in_epoch)
-        with tf.control_dependencies(
-            [state.assign(tf.stack([generation, next_step, next_epoch, in_epoch, current[4]]))]
-        ):
-            return tf.identity(generation)
+        start = tf.stack([next_step, next_epoch, in_epoch, current[4], field("steps")])
+        if length is None:
+            end = start[:4]
+        elif length == tf.data.INFINITE_CARDINALITY:
+            end = start[:4] + tf.constant([0, 0, 0, UNENDING_PASS_COUNT], tf.int64)
+        else:
+            end = _position_in_pass(start, tf.constant(length, tf.int64), in_epoch=True)
+        with tf.control_dependencies([state.assign(tf.concat([[generation], end], 0))]):
+            return tf.identity(generation) if length is None else tf.identity(start)
 
     def _next_position(self, generation: Any) -> Any:
         import tensorflow as tf
@@ -253,6 +281,24 @@ class ScheduleClock:
         start = first + max(0, count - RING_SIZE // 2)
         steps = range(start, first + count)
         return [step for step in steps if notes[step % RING_SIZE] != step]
+
+
+def _position_in_pass(start: Any, index: Any, in_epoch: bool = False) -> Any:
+    """The position of the element ``index`` of a pass that starts at ``start``
+    (``(step, epoch, step_in_epoch, count, steps)``): ``(step, epoch, count)``,
+    or with ``in_epoch`` ``(step, epoch, step_in_epoch, count)``."""
+    import tensorflow as tf
+
+    index = tf.cast(index, tf.int64)
+    step, epoch, in_epoch_start, count, steps = tf.unstack(start)
+    into_epoch = in_epoch_start + index
+    # With the epoch's length known, the pass runs on into the epochs after.
+    per_epoch = tf.maximum(steps, 1)
+    epochs_on = tf.where(steps > 0, into_epoch // per_epoch, tf.zeros([], tf.int64))
+    into_epoch = tf.where(steps > 0, into_epoch % per_epoch, into_epoch)
+    if in_epoch:
+        return tf.stack([step + index, epoch + epochs_on, into_epoch, count + index])
+    return tf.stack([step + index, epoch + epochs_on, count + index])
 
 
 def _field(fields: Any, name: str) -> Any:

@@ -220,13 +220,14 @@ def test_a_prefetched_repeated_map_follows_the_schedule_exactly(unit):
 
 
 class EpochOfEachStep(keras.callbacks.Callback):
-    """The epoch each training step ran in, as fit ran it."""
+    """The epoch each training step ran in, as fit ran it (at the step's end:
+    with a dataset of unknown length, a step begins and finds no data)."""
 
     def __init__(self):
         super().__init__()
         self.epochs = []
 
-    def on_train_batch_begin(self, batch, logs=None):
+    def on_train_batch_end(self, batch, logs=None):
         self.epochs.append(self._epoch)
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -259,7 +260,7 @@ def _fit_and_compare(dataset, target, recorder, model, unit, steps_per_epoch, ep
 def _assert_follows_schedule(dataset, target, recorder, model, unit, feed, steps):
     """Feeds ``dataset`` to ``fit`` as ``feed`` says; what was applied at each
     step is what the schedule says, and what is logged is what was applied."""
-    if feed == "repeat_after":
+    if feed.endswith("repeat_after"):
         dataset = dataset.repeat()
     applied, scheduled, logged, per_epoch = _fit_and_compare(
         dataset.prefetch(8), target, recorder, model, unit, steps
@@ -274,11 +275,18 @@ FEEDS = [("finite", 2), ("finite", 3), ("finite", 5), ("finite", None), ("repeat
 
 
 @pytest.mark.parametrize("unit", ["epoch", "step"])
-@pytest.mark.parametrize("feed, steps", FEEDS)
+@pytest.mark.parametrize(
+    "feed, steps", FEEDS + [("unknown_length", None), ("unknown_length_repeat_after", 3)]
+)
 def test_a_map_applied_to_the_dataset_follows_the_schedule_however_fit_feeds_it(unit, feed, steps):
+    # A pass of known length is stamped from its start; one of unknown length
+    # (after a filter) batch by batch.
     model, recorder = _step_model(with_layer=False)
     pair = samplepairing_map(seed=0)
-    ds = tf.data.Dataset.from_tensors((IMAGES, LABELS)).repeat(4).apply(pair)
+    ds = tf.data.Dataset.from_tensors((IMAGES, LABELS)).repeat(4)
+    if feed.startswith("unknown_length"):
+        ds = ds.filter(lambda images, labels: True)
+    ds = ds.apply(pair)
     _assert_follows_schedule(ds, pair, recorder, model, unit, feed, steps)
 
 
