@@ -2,10 +2,11 @@
 their partners from the whole set, augmented, stamped with the step they are
 trained at, and mixed by the engine.
 
-Stages, in order: an epoch's order and random cycle (or a second, shuffled
-pass of a stream); the partners' choice and the rows' gather (parallel); the
-basic augmentation (in order, so a seeded layer repeats itself); the
-schedule's stamp (sequential); the mix (parallel).
+Stages, in order: an epoch's order and random cycle, then the partners'
+choice and the rows' gather (parallel); or a second, shuffled pass of a
+stream, then a new partner for an image handed itself (parallel); the basic
+augmentation (in order, so a seeded layer repeats itself); the schedule's
+stamp (the clock's state read once a pass); the mix (parallel).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import numpy as np
 
 from keras_samplepairing.data.augment import batch_augmenter
 from keras_samplepairing.engine.autograph import user_python, without_autograph
-from keras_samplepairing.engine.sources import stream_choice
+from keras_samplepairing.engine.sources import partners_other_than_themselves, stream_choice
 from keras_samplepairing.engine.structure import as_dict, from_dict
 from keras_samplepairing.ops.draw import PartnerChoice, draw_pairing
 from keras_samplepairing.ops.options import positive_int
@@ -136,25 +137,22 @@ def _streamed_pairs(
         size = int(partners.cardinality())
         shuffle_buffer = size if 0 < size <= 10_000 else 10_000
     shuffle_buffer = positive_int("shuffle_buffer", shuffle_buffer)
-    # Ids ride along so that an image handed itself is noticed.
-    partners = partners.enumerate().shuffle(
-        shuffle_buffer, seed=pairing.seed, reshuffle_each_iteration=True
-    )
-    anchors = data.enumerate()
-    anchors = anchors.repeat() if repeat else anchors
+    partners = partners.shuffle(shuffle_buffer, seed=pairing.seed, reshuffle_each_iteration=True)
+    anchors = data.repeat() if repeat else data
     pairs = tf.data.Dataset.zip(anchors, partners.repeat()).batch(batch_size, drop_remainder)
     structure = pairing.structure
 
     def triple(pair: tuple, seed: Any) -> tuple:
-        (anchor_ids, anchor), (partner_ids, partner) = pair
-        meta = {"seed": seed}
+        anchors, partners = as_dict(pair[0], structure), as_dict(pair[1], structure)
         if own:
-            meta.update(anchor_ids=anchor_ids, partner_ids=partner_ids)
-        return as_dict(anchor, structure), as_dict(partner, structure), meta
+            partners, has = partners_other_than_themselves(anchors, partners)
+        else:
+            has = tf.ones([tf.shape(anchors["images"])[0]], tf.bool)
+        return anchors, partners, {"has": has, "seed": seed}
 
     # A seed per batch, drawn anew on each pass over a finite stream.
     return tf.data.Dataset.zip(pairs, _epoch_seeds(pairing, repeat=True)).map(
-        without_autograph(triple)
+        without_autograph(triple), num_parallel_calls=tf.data.AUTOTUNE
     )
 
 
@@ -167,9 +165,7 @@ def _mix(pairing: WholeSetPairing, position: Any, element: tuple) -> Any:
         rows = tf.range(tf.shape(anchors["images"])[0])
         choice = PartnerChoice(rows, meta["has"], meta.get("similarity"))
     else:
-        choice, partners = stream_choice(
-            anchors, partners, pairing.options, meta.get("anchor_ids"), meta.get("partner_ids")
-        )
+        choice = stream_choice(anchors, partners, pairing.options, meta["has"])
     seed = tf.random.experimental.stateless_fold_in(meta["seed"], position[2], alg="philox")
     return pairing._engine.pair(
         from_dict(anchors, pairing.structure),

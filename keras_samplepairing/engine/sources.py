@@ -21,6 +21,9 @@ CLASS_TABLES = ("order", "start", "count", "rank")
 # How many rows along a streamed batch a row looks for a partner that is not
 # itself: a second coincidence in a row is ~1/N as likely as the first.
 _STREAM_TRIES = 4
+# How many values of each image the check for an image paired with itself
+# compares before it compares them all.
+_PROBE_VALUES = 64
 
 
 class SetPartners:
@@ -94,48 +97,47 @@ class SetPartners:
         return self.storage.gather(ids)
 
 
-def stream_choice(
-    batch: dict,
-    partner_batch: dict,
-    options: PairingOptions,
-    anchor_ids: Any = None,
-    partner_ids: Any = None,
-) -> tuple[PartnerChoice, dict]:
-    """Partners from a second, independently shuffled stream of the set, row
-    by row: ``(choice, partner_batch)``.
-
-    The shuffled stream can hand an image itself (about once per N images).
-    Given the elements' ids, a row whose partner is itself takes the partner
-    of a following row of the batch that is not; a row with none within
-    ``_STREAM_TRIES`` rows (a batch of one) stays unpaired. λ from similarity
-    compares the two batches' own features.
-    """
+def partners_other_than_themselves(batch: dict, partner_batch: dict) -> tuple[dict, Any]:
+    """A second, independently shuffled pass of a stream can hand an image
+    itself (about once per N images): ``(partner_batch, has_partner)`` where
+    a row whose partner is the same image (equal values: the image itself,
+    or an exact copy, which mixes to nothing just the same) takes the partner
+    of a following row of the batch that is not. A row with none within
+    ``_STREAM_TRIES`` rows (a batch of one) stays unpaired. Run before the
+    basic augmentation, which would hide the copy."""
     import tensorflow as tf
 
-    size = tf.shape(batch["images"])[0]
+    images, partner_images = batch["images"], partner_batch["images"]
+    size = tf.shape(images)[0]
     rows = tf.range(size)
-    has_partner = tf.ones([size], tf.bool)
-    if anchor_ids is not None:
 
-        def other_rows() -> tuple:
-            found = tf.zeros([size], tf.bool)
-            take = rows
-            for offset in range(_STREAM_TRIES):
-                candidate = tf.math.floormod(rows + offset, size)
-                ok = tf.logical_and(
-                    tf.logical_not(found),
-                    tf.not_equal(tf.gather(partner_ids, candidate), anchor_ids),
-                )
-                take = tf.where(ok, candidate, take)
-                found = tf.logical_or(found, ok)
-            return tf.nest.map_structure(lambda value: tf.gather(value, take), partner_batch), found
+    def other_rows() -> tuple:
+        found = tf.zeros([size], tf.bool)
+        take = rows
+        for offset in range(_STREAM_TRIES):
+            candidate = tf.math.floormod(rows + offset, size)
+            same = identical_rows(images, tf.gather(partner_images, candidate))
+            ok = tf.logical_and(tf.logical_not(found), tf.logical_not(same))
+            take = tf.where(ok, candidate, take)
+            found = tf.logical_or(found, ok)
+        return tf.nest.map_structure(lambda value: tf.gather(value, take), partner_batch), found
 
-        # Most batches hold no image paired with itself: those skip the search.
-        partner_batch, has_partner = tf.cond(
-            tf.reduce_any(tf.equal(partner_ids, anchor_ids)),
-            other_rows,
-            lambda: (partner_batch, has_partner),
-        )
+    # Most batches hold no image paired with itself: those skip the search.
+    return tf.cond(
+        tf.reduce_any(identical_rows(images, partner_images)),
+        other_rows,
+        lambda: (partner_batch, tf.ones([size], tf.bool)),
+    )
+
+
+def stream_choice(
+    batch: dict, partner_batch: dict, options: PairingOptions, has_partner: Any
+) -> PartnerChoice:
+    """Partners from a second stream of the set, row by row (see
+    ``partners_other_than_themselves``). λ from similarity compares the two
+    batches' own features."""
+    import tensorflow as tf
+
     similarity = None
     if options.lam == "similarity":
         raw = paired_similarity(
@@ -144,4 +146,24 @@ def stream_choice(
             options.similarity,
         )
         similarity = unit_similarity(raw, options.similarity)
-    return PartnerChoice(rows, has_partner, similarity), partner_batch
+    return PartnerChoice(tf.range(tf.shape(batch["images"])[0]), has_partner, similarity)
+
+
+def identical_rows(first: Any, second: Any) -> Any:
+    """Which rows of two batches of images hold the same image (equal values):
+    ``(B,)`` bool. A probe of at most ``_PROBE_VALUES`` values a row first;
+    every value only where a probe matches, which most batches never do."""
+    import tensorflow as tf
+
+    first = tf.reshape(first, [tf.shape(first)[0], -1])
+    second = tf.reshape(second, [tf.shape(second)[0], -1])
+    width = tf.shape(first)[1]
+    probe = tf.range(0, width, tf.maximum(width // _PROBE_VALUES, 1))
+
+    def equal(a: Any, b: Any) -> Any:
+        return tf.reduce_all(tf.equal(a, b), axis=1)
+
+    maybe = equal(tf.gather(first, probe, axis=1), tf.gather(second, probe, axis=1))
+    return tf.cond(
+        tf.reduce_any(maybe), lambda: tf.logical_and(maybe, equal(first, second)), lambda: maybe
+    )

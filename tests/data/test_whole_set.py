@@ -371,6 +371,26 @@ def test_streaming_never_pairs_an_image_with_itself():
     assert len(anchors) == 80 and np.all(anchors != partners)
 
 
+def test_streaming_never_pairs_an_image_with_a_copy_even_when_augmented():
+    # Each image twice: a copy mixes to nothing, as the image itself does. The
+    # check runs before the augmentation, which tells the copies apart.
+    images = np.repeat(IMAGES[:4], 2, axis=0)
+    stream = tf.data.Dataset.from_tensor_slices({"images": images, "ids": np.arange(8)})
+    pairing = WholeSetPairing(stream, seed=0, in_memory=False, passthrough_keys=("ids",))
+
+    def noise(batch):
+        images = batch["images"]
+        return {**batch, "images": images + tf.random.uniform(tf.shape(images), 0.0, 0.05)}
+
+    values = []
+    for _ in range(10):
+        for element in pairing.dataset(4, shuffle_buffer=8, augment=noise):
+            anchor = images[element["ids"].numpy(), 0, 0, 0]
+            values.append((anchor, np.round(2 * element["images"].numpy()[:, 0, 0, 0] - anchor)))
+    anchors, partners = (np.concatenate(side) for side in zip(*values, strict=True))
+    assert len(anchors) == 80 and np.all(anchors != partners)
+
+
 def test_augment_takes_the_parts_as_the_data_has_them():
     weights = np.linspace(0.5, 1.0, N).astype("float32")
 
