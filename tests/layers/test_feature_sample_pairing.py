@@ -1,10 +1,5 @@
 """Feature-level mixing: the layer between blocks."""
 
-import subprocess
-import sys
-import textwrap
-
-import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -36,42 +31,6 @@ def test_feature_maps_and_similarity_on_hidden_features():
     vectors = np.array([[1, 0], [1, 0.1], [0, 1], [0.1, 1]], "float32")
     out = FeatureSamplePairing(pairing="most_similar", seed=0)(vectors, training=True)
     np.testing.assert_allclose(out, 0.5 * vectors + 0.5 * vectors[[1, 0, 3, 2]])
-
-
-def _model():
-    inputs = keras.Input((6, 6, 1))
-    x = keras.layers.Conv2D(4, 3, activation="relu")(inputs)
-    x = FeatureSamplePairing(seed=0)(x)
-    x = keras.layers.GlobalAveragePooling2D()(x)
-    return keras.Model(inputs, keras.layers.Dense(3)(x))
-
-
-def test_fits_with_jit_and_exports_without_the_package(tmp_path):
-    model = _model()
-    model.compile(
-        "adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True), jit_compile=True
-    )
-    x = np.random.default_rng(1).uniform(size=(12, 6, 6, 1)).astype("float32")
-    y = np.arange(12) % 3
-    history = model.fit(x, y, batch_size=4, epochs=1, verbose=0)
-    assert np.isfinite(history.history["loss"][0])
-    model.export(str(tmp_path / "exported"), verbose=False)
-    np.save(tmp_path / "x.npy", x)
-    script = textwrap.dedent(
-        f"""
-        import os, sys
-        os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
-        import numpy as np, tensorflow as tf
-        served = tf.saved_model.load({str(tmp_path / "exported")!r})
-        out = served.serve(tf.constant(np.load({str(tmp_path / "x.npy")!r}))).numpy()
-        assert "keras_samplepairing" not in sys.modules
-        np.save({str(tmp_path / "out.npy")!r}, out)
-        """
-    )
-    subprocess.run([sys.executable, "-c", script], check=True)
-    np.testing.assert_allclose(
-        np.load(tmp_path / "out.npy"), model.predict(x, verbose=0), rtol=1e-5, atol=1e-6
-    )
 
 
 def test_config_round_trip():
