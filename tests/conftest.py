@@ -15,6 +15,14 @@ os.environ.setdefault("XLA_FLAGS", "--xla_backend_optimization_level=0")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+# Two logical CPUs, for the tf.distribute tests: they can only be made before
+# TensorFlow starts, and a process of their own would start TensorFlow again.
+# Ops are placed on the first unless a strategy says otherwise.
+tf.config.set_logical_device_configuration(
+    tf.config.list_physical_devices("CPU")[0], [tf.config.LogicalDeviceConfiguration()] * 2
+)
 
 from tests import helpers  # noqa: E402
 

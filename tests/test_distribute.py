@@ -1,47 +1,46 @@
 """tf.distribute and the tf.data service: the engines this library runs inside."""
 
-import json
 import pathlib
 import subprocess
 import sys
 import textwrap
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_samplepairing import samplepairing_map
+from keras_samplepairing import PairingModel, SamplePairing, WholeSetPairing, samplepairing_map
 
-# Logical devices must be configured before TensorFlow starts, so this runs
-# in its own process.
-MIRRORED = textwrap.dedent(
-    """
-    import json, os, sys
-    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
-    import tensorflow as tf
-    cpu = tf.config.list_physical_devices("CPU")[0]
-    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-    import keras, numpy as np
-    from keras_samplepairing import PairingModel, SamplePairing, WholeSetPairing, samplepairing_map
 
+def test_mirrored_strategy_pairs_within_each_replica():
+    # Two logical CPUs, made by conftest.py before TensorFlow started.
+    assert len(tf.config.list_logical_devices("CPU")) == 2
     strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
     x = np.stack([np.full((4, 4, 1), 10.0 * i, "float32") for i in range(16)])
     y = np.arange(16) % 4
     with strategy.scope():
-        model = keras.Sequential([keras.Input((4, 4, 1)), SamplePairing(seed=0),
-                                  keras.layers.Rescaling(1 / 255), keras.layers.Flatten(),
-                                  keras.layers.Dense(4)])
+        model = keras.Sequential(
+            [
+                keras.Input((4, 4, 1)),
+                SamplePairing(seed=0),
+                keras.layers.Rescaling(1 / 255),
+                keras.layers.Flatten(),
+                keras.layers.Dense(4),
+            ]
+        )
         model.compile("sgd", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(8).map(samplepairing_map(seed=0))
     history = model.fit(ds, epochs=2, verbose=0)
     # Partners from the whole set, in a distributed input pipeline.
     whole = WholeSetPairing((x, y), seed=0, pairing="most_similar", label_mode="first")
     whole_history = model.fit(whole.dataset(8, repeat=True), steps_per_epoch=2, epochs=2, verbose=0)
+    assert all(np.isfinite(history.history["loss"] + whole_history.history["loss"]))
 
-    layer = model.layers[0]
     per_replica = strategy.experimental_distribute_values_from_function(
-        lambda ctx: tf.constant(x[ctx.replica_id_in_sync_group * 8:][:8]))
-    out = strategy.run(lambda t: layer(t, training=True), args=(per_replica,))
+        lambda ctx: tf.constant(x[ctx.replica_id_in_sync_group * 8 :][:8])
+    )
+
     def decode(out):
         partners = []
         for r, t in enumerate(strategy.experimental_local_results(out)):
@@ -49,22 +48,21 @@ MIRRORED = textwrap.dedent(
             partners.append(np.rint(t.numpy()[:, 0, 0, 0] / 5 - own).astype(int).tolist())
         return partners
 
+    layer = model.layers[0]
     with strategy.scope():  # mixes its input and returns it: the pairing shows
-        trainer = PairingModel(keras.layers.Identity(), keras.layers.Identity(),
-                               mix_at="input", label_mode="first", seed=0)
-    trained = strategy.run(lambda t: trainer(t, training=True), args=(per_replica,))
-    json.dump({"loss": history.history["loss"] + whole_history.history["loss"],
-               "partners": decode(out),
-               "model_partners": decode(trained)}, open(sys.argv[1], "w"))
-    """
-)
-
-
-def test_mirrored_strategy_pairs_within_each_replica(tmp_path):
-    result_file = tmp_path / "result.json"
-    subprocess.run([sys.executable, "-c", MIRRORED, str(result_file)], check=True, timeout=300)
-    result = json.loads(result_file.read_text())
-    assert all(np.isfinite(result["loss"]))
+        trainer = PairingModel(
+            keras.layers.Identity(),
+            keras.layers.Identity(),
+            mix_at="input",
+            label_mode="first",
+            seed=0,
+        )
+    result = {
+        "partners": decode(strategy.run(lambda t: layer(t, training=True), args=(per_replica,))),
+        "model_partners": decode(
+            strategy.run(lambda t: trainer(t, training=True), args=(per_replica,))
+        ),
+    }
     for key in ("partners", "model_partners"):  # the layer's and PairingModel's
         first, second = result[key]
         assert sorted(first) == list(range(8)) and sorted(second) == list(range(8, 16))
