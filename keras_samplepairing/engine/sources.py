@@ -151,8 +151,9 @@ def stream_choice(
 
 def identical_rows(first: Any, second: Any) -> Any:
     """Which rows of two batches of images hold the same image (equal values):
-    ``(B,)`` bool. A probe of at most ``_PROBE_VALUES`` values a row first;
-    every value only where a probe matches, which most batches never do."""
+    ``(B,)`` bool. A probe of about ``_PROBE_VALUES`` evenly spaced values a
+    row first; every value only where a probe matches, which most batches
+    never do."""
     import tensorflow as tf
 
     first = tf.reshape(first, [tf.shape(first)[0], -1])
