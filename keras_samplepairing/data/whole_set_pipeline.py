@@ -6,7 +6,8 @@ Stages, in order: an epoch's order and random cycle, then the partners'
 choice and the rows' gather (parallel); or a second, shuffled pass of a
 stream, then a new partner for an image handed itself (parallel); the basic
 augmentation (in order, so a seeded layer repeats itself); the schedule's
-stamp (the clock's state read once a pass); the mix (parallel).
+stamp (the clock's state read once a pass where the length is known, as in
+memory or repeated; once a batch where not); the mix (parallel).
 """
 
 from __future__ import annotations

@@ -8,15 +8,16 @@ or not by the schedule's state there.
 
 ``stamp`` works out the position of each batch as ``fit`` feeds it, from
 where its pass starts (or, for a dataset of unknown length, by counting
-batches in a sequential stage): one iterator for the whole fit, a
-new iterator each epoch, an iterator kept across epochs and started again
-when a finite dataset runs out, a ``repeat`` after the stamp, epochs cut
-short when data runs out. It relies on two facts of Keras's ``fit``: every
-batch a training iterator makes is trained (an iterator is only replaced
-once it has run out), and a new iterator starts at an epoch's beginning,
-after ``on_epoch_begin``. A batch from an iterator of an earlier ``fit`` (or
-of the one Keras opens to build a model) is told apart by the fit's
-generation and changes nothing.
+batches in a sequential stage): one iterator for the whole fit, a new
+iterator each epoch, an iterator kept across epochs and started again when
+a finite dataset runs out, a ``repeat`` after the stamp, epochs cut short
+when data runs out, a pass read only in part (a ``take`` after the stamp).
+It relies on two facts of Keras's ``fit``: every batch a training iterator
+makes is trained (an iterator is only replaced once it has run out), and a
+new iterator starts at an epoch's beginning, after ``on_epoch_begin`` (so
+the pass after one read in part starts there). A batch from an iterator of
+an earlier ``fit`` (or of the one Keras opens to build a model) is told
+apart by the fit's generation and changes nothing.
 
 A map over ``Dataset.enumerate()`` has only the batch's index in its own
 iterator. The clock turns it into a step where the index alone says which
@@ -68,7 +69,7 @@ class ScheduleClock:
     }
     _INDEX = {name: i for i, name in enumerate(_INITIAL)}
     # What the sequential stage of a stamped pipeline keeps between batches.
-    _PIPELINE = ("generation", "next_step", "next_epoch", "step_in_epoch", "count")
+    _PIPELINE = ("generation", "next_step", "next_epoch", "step_in_epoch", "count", "open")
 
     def __init__(self) -> None:
         self._variable = None
@@ -152,13 +153,24 @@ class ScheduleClock:
         def begin_known_pass(_: Any) -> Any:
             return self._begin_pass(length=known)
 
+        def pass_then_end(start: Any) -> Any:
+            def end(_: Any) -> Any:
+                return self._end_pass(start, known)
+
+            def nothing(_: Any) -> Any:
+                return tagged(start).take(0)
+
+            # Read only once the pass has run out: notes where it ended, adds nothing.
+            ended = tf.data.Dataset.range(1).map(without_autograph(end))
+            return tagged(start).concatenate(ended.flat_map(without_autograph(nothing)))
+
         def with_position_in_pass(index: Any, start_and_element: tuple) -> tuple:
             start, element = start_and_element
             return _position_in_pass(start, index), element
 
         # One pass a stamped iterator: enumerate counts within the pass.
         head = tf.data.Dataset.range(1).map(without_autograph(begin_known_pass))
-        passes = head.flat_map(without_autograph(tagged)).enumerate()
+        passes = head.flat_map(without_autograph(pass_then_end)).enumerate()
         result = passes.map(without_autograph(with_position_in_pass))
         # Keras feeds a dataset of known length differently (one iterator
         # across epochs); the stamp must not hide it.
@@ -170,16 +182,17 @@ class ScheduleClock:
 
             with tf.init_scope():
                 self._pipeline = tf.Variable(
-                    [-1, 0, 0, 0, 0], dtype=tf.int64, trainable=False, name="schedule_pipeline"
+                    [-1, 0, 0, 0, 0, 0], dtype=tf.int64, trainable=False, name="schedule_pipeline"
                 )
         return self._pipeline
 
     def _begin_pass(self, length: int | None = None) -> Any:
         """Where a pass starts. Without ``length``: writes the start and returns
         the fit's generation (``_next_position`` moves on from there). With
-        it: writes where the pass ends (a pass that never ends moves only the
-        count on, far enough for any later pass) and returns the start,
-        ``(step, epoch, step_in_epoch, count, steps)``."""
+        it: reserves the pass's counts (a pass that never ends: far enough for
+        any later pass), marks the pass open until ``_end_pass`` notes where
+        it ended, and returns the start, ``(step, epoch, step_in_epoch, count,
+        steps, generation)``."""
         import tensorflow as tf
 
         fields = self._fields().read_value()
@@ -194,20 +207,40 @@ class ScheduleClock:
         next_step = tf.where(first_pass, field("fit_start_step"), current[1])
         next_epoch = tf.where(first_pass, field("first_epoch"), current[2])
         in_epoch = tf.where(first_pass, tf.zeros([], tf.int64), current[3])
-        # Keras starts a new iterator at an epoch's beginning: where the epoch
-        # fit has begun starts at this pass's first step, the pass is there.
+        # A pass read only in part (a take() after the stamp) never noted its
+        # end. Keras starts a new iterator at an epoch's beginning: so does
+        # the next pass.
+        cut_short = tf.logical_and(tf.logical_not(first_pass), current[5] > 0)
+        next_step = tf.where(cut_short, field("epoch_start_step"), next_step)
+        # Where the epoch fit has begun starts at this pass's first step, the
+        # pass is there.
         at_epoch = tf.equal(field("epoch_start_step"), next_step)
         next_epoch = tf.where(at_epoch, field("epoch"), next_epoch)
         in_epoch = tf.where(at_epoch, tf.zeros([], tf.int64), in_epoch)
-        start = tf.stack([next_step, next_epoch, in_epoch, current[4], field("steps")])
-        if length is None:
-            end = start[:4]
-        elif length == tf.data.INFINITE_CARDINALITY:
-            end = start[:4] + tf.constant([0, 0, 0, UNENDING_PASS_COUNT], tf.int64)
+        count = current[4]
+        if length is None:  # each element moves the state on: never left open
+            update = [generation, next_step, next_epoch, in_epoch, count, tf.constant(0, tf.int64)]
         else:
-            end = _position_in_pass(start, tf.constant(length, tf.int64), in_epoch=True)
-        with tf.control_dependencies([state.assign(tf.concat([[generation], end], 0))]):
-            return tf.identity(generation) if length is None else tf.identity(start)
+            reserved = UNENDING_PASS_COUNT if length == tf.data.INFINITE_CARDINALITY else length
+            opened = tf.constant(1, tf.int64)
+            update = [generation, next_step, next_epoch, in_epoch, count + reserved, opened]
+        with tf.control_dependencies([state.assign(tf.stack(update))]):
+            if length is None:
+                return tf.identity(generation)
+            return tf.stack([next_step, next_epoch, in_epoch, count, field("steps"), generation])
+
+    def _end_pass(self, start: Any, length: int) -> Any:
+        """Notes where a pass of ``length`` that began at ``start`` ended,
+        unless another pass has begun since."""
+        import tensorflow as tf
+
+        state = self._pipeline_state()
+        current = state.read_value()
+        step, epoch, in_epoch, count = tf.unstack(_position_in_pass(start, length, in_epoch=True))
+        last_begun = tf.logical_and(tf.equal(current[0], start[5]), tf.equal(current[4], count))
+        ended = tf.stack([current[0], step, epoch, in_epoch, count, tf.zeros([], tf.int64)])
+        with tf.control_dependencies([state.assign(tf.where(last_begun, ended, current))]):
+            return tf.zeros([], tf.int64)
 
     def _next_position(self, generation: Any) -> Any:
         import tensorflow as tf
@@ -226,6 +259,7 @@ class ScheduleClock:
                 tf.where(ends_epoch, epoch + 1, epoch),
                 tf.where(ends_epoch, tf.zeros([], tf.int64), in_epoch),
                 count + 1,
+                current[5],
             ]
         )
         # A batch of an iterator from an earlier fit leaves the state alone.
@@ -285,12 +319,12 @@ class ScheduleClock:
 
 def _position_in_pass(start: Any, index: Any, in_epoch: bool = False) -> Any:
     """The position of the element ``index`` of a pass that starts at ``start``
-    (``(step, epoch, step_in_epoch, count, steps)``): ``(step, epoch, count)``,
+    (``(step, epoch, step_in_epoch, count, steps, ...)``): ``(step, epoch, count)``,
     or with ``in_epoch`` ``(step, epoch, step_in_epoch, count)``."""
     import tensorflow as tf
 
     index = tf.cast(index, tf.int64)
-    step, epoch, in_epoch_start, count, steps = tf.unstack(start)
+    step, epoch, in_epoch_start, count, steps = tf.unstack(start[:5])
     into_epoch = in_epoch_start + index
     # With the epoch's length known, the pass runs on into the epochs after.
     per_epoch = tf.maximum(steps, 1)

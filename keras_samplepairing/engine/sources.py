@@ -150,12 +150,15 @@ def stream_choice(
 
 
 def identical_rows(first: Any, second: Any) -> Any:
-    """Which rows of two batches of images hold the same image (equal values):
+    """Which rows of two batches of images hold the same image (equal bits):
     ``(B,)`` bool. A probe of about ``_PROBE_VALUES`` evenly spaced values a
     row first; every value only where a probe matches, which most batches
     never do."""
     import tensorflow as tf
 
+    if first.dtype.is_floating:  # bit for bit: an image with NaNs is its own copy too
+        bits = {16: tf.int16, 32: tf.int32, 64: tf.int64}[first.dtype.size * 8]
+        first, second = tf.bitcast(first, bits), tf.bitcast(second, bits)
     first = tf.reshape(first, [tf.shape(first)[0], -1])
     second = tf.reshape(second, [tf.shape(second)[0], -1])
     width = tf.shape(first)[1]

@@ -276,17 +276,28 @@ FEEDS = [("finite", 2), ("finite", 3), ("finite", 5), ("finite", None), ("repeat
 
 @pytest.mark.parametrize("unit", ["epoch", "step"])
 @pytest.mark.parametrize(
-    "feed, steps", FEEDS + [("unknown_length", None), ("unknown_length_repeat_after", 3)]
+    "feed, steps",
+    FEEDS
+    + [
+        ("unknown_length", None),
+        ("unknown_length_repeat_after", 3),
+        ("take_3_of_4", None),
+        ("take_3_of_endless", None),
+    ],
 )
 def test_a_map_applied_to_the_dataset_follows_the_schedule_however_fit_feeds_it(unit, feed, steps):
     # A pass of known length is stamped from its start; one of unknown length
-    # (after a filter) batch by batch.
+    # (after a filter) batch by batch; a pass read in part (take after the
+    # stamp) leaves the next to start at its epoch's beginning.
     model, recorder = _step_model(with_layer=False)
     pair = samplepairing_map(seed=0)
-    ds = tf.data.Dataset.from_tensors((IMAGES, LABELS)).repeat(4)
+    ds = tf.data.Dataset.from_tensors((IMAGES, LABELS))
+    ds = ds.repeat() if feed == "take_3_of_endless" else ds.repeat(4)
     if feed.startswith("unknown_length"):
         ds = ds.filter(lambda images, labels: True)
     ds = ds.apply(pair)
+    if feed.startswith("take_3"):  # each epoch's iterator reads a pass in part
+        ds = ds.take(3)
     _assert_follows_schedule(ds, pair, recorder, model, unit, feed, steps)
 
 

@@ -12,6 +12,8 @@ def _positions(dataset) -> list:
 
 def _length(kind: str, n: int):
     data = tf.data.Dataset.range(n)
+    if kind == "endless":
+        return data.repeat()
     return data if kind == "known" else data.filter(lambda x: True)
 
 
@@ -45,3 +47,22 @@ def test_a_pass_that_never_ends_leaves_later_passes_their_own_counts():
     count = UNENDING_PASS_COUNT
     assert _positions(stamped.take(2)) == [[0, 0, count], [1, 0, count + 1]]
     assert int(stamped.cardinality()) == tf.data.INFINITE_CARDINALITY
+
+
+@pytest.mark.parametrize("kind", ["known", "unknown", "endless"])
+def test_a_pass_read_in_part_leaves_the_next_at_its_epochs_start(kind):
+    # take() after the stamp: Keras makes a new iterator each epoch, each
+    # reading 3 batches of a pass of 5 (or of one that never ends).
+    clock = ScheduleClock()
+    clock.attach(steps=3)
+    stamped = clock.stamp(_length(kind, 5)).take(3)
+    passes = []
+    for epoch in range(3):
+        clock.set(epoch=epoch, epoch_start_step=3 * epoch)
+        passes.append(_positions(stamped))
+    steps_and_epochs = [[position[:2] for position in positions] for positions in passes]
+    assert steps_and_epochs == [
+        [[step, step // 3] for step in range(3 * e, 3 * e + 3)] for e in (0, 1, 2)
+    ]
+    counts = [position[2] for positions in passes for position in positions]
+    assert len(set(counts)) == 9  # each batch its own seed
