@@ -11,7 +11,8 @@ where its pass starts (or, for a dataset of unknown length, by counting
 batches in a sequential stage): one iterator for the whole fit, a new
 iterator each epoch, an iterator kept across epochs and started again when
 a finite dataset runs out, a ``repeat`` after the stamp, epochs cut short
-when data runs out, a pass read only in part (a ``take`` after the stamp).
+when data runs out, an epoch's iterator read only in part (a ``take``
+after the stamp).
 It relies on two facts of Keras's ``fit``: every batch a training iterator
 makes is trained (an iterator is only replaced once it has run out), and a
 new iterator starts at an epoch's beginning, after ``on_epoch_begin`` (so
@@ -32,13 +33,24 @@ from __future__ import annotations
 from typing import Any
 
 from keras_samplepairing.engine.autograph import without_autograph
-from keras_samplepairing.ops.schedule import schedule_state
+from keras_samplepairing.engine.clock_fields import (
+    FIELD_INDEX,
+    FIELDS,
+    clock_enabled,
+    clock_enabled_at,
+)
 
 # Steps remembered for the check of a map over enumerate(): a batch's note
 # stays until the step RING_SIZE later writes its own.
 RING_SIZE = 1 << 14
 # How far a pass that never ends moves the count on: past any count it can reach.
 UNENDING_PASS_COUNT = 1 << 40
+UNFOLLOWABLE = (
+    "A pass over a stamped dataset (ds.apply(pair), or a WholeSetPairing's dataset) "
+    "was read only in part and the next began in the same epoch: a take, zip or "
+    "interleave after it, then a repeat. The schedule cannot tell which step those "
+    "batches are trained at. Apply take, zip and interleave before the stamp."
+)
 
 
 class ScheduleClock:
@@ -49,25 +61,8 @@ class ScheduleClock:
     without retracing. Until a schedule attaches, every batch is on.
     """
 
-    # The fields the schedule sets and their initial values: detached (always
-    # on). They are kept in one int64 vector, read with one op per batch.
-    _INITIAL = {
-        "attached": 0,
-        "current": 1,
-        "by_step": 0,
-        "warmup": 0,
-        "on": 1,
-        "off": 0,
-        "finetune": 0,
-        "total": -1,
-        "steps": -1,
-        "first_epoch": 0,
-        "epoch": 0,
-        "fit_start_step": 0,
-        "epoch_start_step": 0,
-        "generation": 0,
-    }
-    _INDEX = {name: i for i, name in enumerate(_INITIAL)}
+    _INITIAL = FIELDS
+    _INDEX = FIELD_INDEX
     # What the sequential stage of a stamped pipeline keeps between batches.
     _PIPELINE = ("generation", "next_step", "next_epoch", "step_in_epoch", "count", "open")
 
@@ -118,11 +113,14 @@ class ScheduleClock:
         at which it is trained, and a count of the elements this clock has
         stamped (a seed index that differs from pass to pass).
 
-        The clock's state is read and moved on once a pass, at its start,
-        where the dataset's length is known (finite or infinite): each
-        element's position is its pass's start plus its index. Where the
-        length is unknown, each element moves the state on (a write a batch,
-        about 0.3 ms). Maps after the stamp may run in parallel.
+        Where the dataset's length is known (finite or infinite), the
+        clock's state is read when a pass starts and written where it ends
+        (an empty part concatenated after the pass notes it, if it is read
+        past its end): each element's position is its pass's start plus its
+        index. Where the length is unknown, each element moves the state on
+        (a write a batch, about 0.3 ms). Maps after the stamp may run in
+        parallel; one iterator at a time reads a clock's stamped datasets,
+        as ``fit`` does.
         """
         import tensorflow as tf
 
@@ -207,11 +205,20 @@ class ScheduleClock:
         next_step = tf.where(first_pass, field("fit_start_step"), current[1])
         next_epoch = tf.where(first_pass, field("first_epoch"), current[2])
         in_epoch = tf.where(first_pass, tf.zeros([], tf.int64), current[3])
-        # A pass read only in part (a take() after the stamp) never noted its
-        # end. Keras starts a new iterator at an epoch's beginning: so does
-        # the next pass.
-        cut_short = tf.logical_and(tf.logical_not(first_pass), current[5] > 0)
-        next_step = tf.where(cut_short, field("epoch_start_step"), next_step)
+        # A pass not read past its end (Keras reads an epoch's batches and no
+        # more; a take() after the stamp) has not noted where it ended. Keras
+        # starts a new iterator at an epoch's beginning: so does the next pass.
+        # One that began in this epoch cannot be followed (a take, zip or
+        # interleave after the stamp, then a repeat): refused while fit runs.
+        open_pass = tf.logical_and(tf.logical_not(first_pass), current[5] > 0)
+        followable = tf.logical_not(
+            tf.logical_and(
+                tf.logical_and(open_pass, field("attached") > 0),
+                current[1] >= field("epoch_start_step"),
+            )
+        )
+        check = tf.debugging.Assert(followable, [UNFOLLOWABLE])
+        next_step = tf.where(open_pass, field("epoch_start_step"), next_step)
         # Where the epoch fit has begun starts at this pass's first step, the
         # pass is there.
         at_epoch = tf.equal(field("epoch_start_step"), next_step)
@@ -224,14 +231,14 @@ class ScheduleClock:
             reserved = UNENDING_PASS_COUNT if length == tf.data.INFINITE_CARDINALITY else length
             opened = tf.constant(1, tf.int64)
             update = [generation, next_step, next_epoch, in_epoch, count + reserved, opened]
-        with tf.control_dependencies([state.assign(tf.stack(update))]):
+        with tf.control_dependencies([check, state.assign(tf.stack(update))]):
             if length is None:
                 return tf.identity(generation)
             return tf.stack([next_step, next_epoch, in_epoch, count, field("steps"), generation])
 
     def _end_pass(self, start: Any, length: int) -> Any:
         """Notes where a pass of ``length`` that began at ``start`` ended,
-        unless another pass has begun since."""
+        unless another pass has reserved counts since."""
         import tensorflow as tf
 
         state = self._pipeline_state()
@@ -333,63 +340,3 @@ def _position_in_pass(start: Any, index: Any, in_epoch: bool = False) -> Any:
     if in_epoch:
         return tf.stack([step + index, epoch + epochs_on, into_epoch, count + index])
     return tf.stack([step + index, epoch + epochs_on, count + index])
-
-
-def _field(fields: Any, name: str) -> Any:
-    return fields[ScheduleClock._INDEX[name]]
-
-
-def _state_at(fields: Any, step: Any, epoch: Any) -> Any:
-    """The schedule's state at this step (``unit="step"``) or epoch."""
-    import tensorflow as tf
-
-    return schedule_state(
-        tf.where(_field(fields, "by_step") > 0, step, epoch),
-        _field(fields, "warmup"),
-        _field(fields, "on"),
-        _field(fields, "off"),
-        _field(fields, "finetune"),
-        _field(fields, "total"),
-    )
-
-
-def clock_enabled_at(fields: Any, position: Any) -> Any:
-    """Whether a clock with these ``fields`` has pairing on for the batch at
-    ``position`` (from ``ScheduleClock.stamp``). Pure TensorFlow ops."""
-    import tensorflow as tf
-
-    position = tf.cast(position, tf.int64)
-    on = _state_at(fields, position[0], position[1])
-    return tf.logical_or(_field(fields, "attached") <= 0, on)
-
-
-def clock_enabled(fields: Any, index: Any = None) -> tuple[Any, Any]:
-    """``(on, step)`` for the batch with this enumerate ``index`` (None: the
-    step being trained now, and step -1). Pure TensorFlow ops, so a caller can
-    compile them with the rest of the draw.
-
-    The index counts batches of one iterator: over the whole ``fit`` for a
-    repeated dataset with ``steps_per_epoch`` (Keras keeps one iterator), or
-    over one epoch when Keras makes a new iterator each epoch; the step is
-    worked out for both, and ``step`` says which was assumed.
-    """
-    import tensorflow as tf
-
-    attached = _field(fields, "attached") > 0
-    if index is None:
-        on = _field(fields, "current") > 0
-        return tf.logical_or(tf.logical_not(attached), on), tf.constant(-1, tf.int64)
-    index = tf.cast(index, tf.int64)
-    steps = _field(fields, "steps")
-    first_epoch, epoch = _field(fields, "first_epoch"), _field(fields, "epoch")
-    # One iterator over the whole fit: the index runs on past the epochs
-    # already trained. One iterator per epoch: it restarts.
-    whole_fit = tf.logical_and(steps > 0, index >= (epoch - first_epoch) * steps)
-    step = tf.where(
-        whole_fit,
-        _field(fields, "fit_start_step") + index,
-        _field(fields, "epoch_start_step") + index,
-    )
-    epoch = tf.where(whole_fit, first_epoch + index // tf.maximum(steps, 1), epoch)
-    on = _state_at(fields, step, epoch)
-    return tf.logical_or(tf.logical_not(attached), on), step

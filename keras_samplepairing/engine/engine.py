@@ -24,7 +24,8 @@ from keras_samplepairing.engine.checks import (
     check_features_run_here,
     scalar_targets_look_like_classes,
 )
-from keras_samplepairing.engine.clock import ScheduleClock, clock_enabled, clock_enabled_at
+from keras_samplepairing.engine.clock import ScheduleClock
+from keras_samplepairing.engine.clock_fields import clock_enabled, clock_enabled_at
 from keras_samplepairing.engine.compiled import CompiledPairing, shared_compiled_pairing
 from keras_samplepairing.engine.state import SeedStream, Switch, tensorflow_loaded
 from keras_samplepairing.engine.structure import unpack

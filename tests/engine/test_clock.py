@@ -66,3 +66,13 @@ def test_a_pass_read_in_part_leaves_the_next_at_its_epochs_start(kind):
     ]
     counts = [position[2] for positions in passes for position in positions]
     assert len(set(counts)) == 9  # each batch its own seed
+
+
+def test_a_pass_begun_in_this_epoch_and_left_open_is_refused_while_fit_runs():
+    # take after the stamp, then repeat: which step would the next pass be at?
+    clock = ScheduleClock()
+    clock.attach(steps=4)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="Apply take, zip and interleave"):
+        _positions(clock.stamp(tf.data.Dataset.range(5)).take(3).repeat(2))
+    clock.set(attached=False)  # no fit: the positions do not matter, nothing is refused
+    assert len(_positions(clock.stamp(tf.data.Dataset.range(5)).take(3).repeat(2))) == 6
