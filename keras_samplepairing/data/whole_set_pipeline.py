@@ -19,7 +19,7 @@ import numpy as np
 
 from keras_samplepairing.data.augment import batch_augmenter
 from keras_samplepairing.engine.autograph import user_python, without_autograph
-from keras_samplepairing.engine.sources import partners_other_than_themselves, stream_choice
+from keras_samplepairing.engine.sources import partners_other_than_themselves, stream_similarity
 from keras_samplepairing.engine.structure import as_dict, from_dict
 from keras_samplepairing.ops.draw import PartnerChoice, draw_pairing
 from keras_samplepairing.ops.options import positive_int
@@ -163,10 +163,11 @@ def _mix(pairing: WholeSetPairing, position: Any, element: tuple) -> Any:
 
     anchors, partners, meta = element
     if pairing.in_memory:
-        rows = tf.range(tf.shape(anchors["images"])[0])
-        choice = PartnerChoice(rows, meta["has"], meta.get("similarity"))
+        similarity = meta.get("similarity")  # the set's source said, when λ needs it
     else:
-        choice = stream_choice(anchors, partners, pairing.options, meta["has"])
+        similarity = stream_similarity(anchors, partners, pairing.options)
+    rows = tf.range(tf.shape(anchors["images"])[0])
+    choice = PartnerChoice(rows, meta["has"], similarity)
     seed = tf.random.experimental.stateless_fold_in(meta["seed"], position[2], alg="philox")
     return pairing._engine.pair(
         from_dict(anchors, pairing.structure),

@@ -33,12 +33,7 @@ from __future__ import annotations
 from typing import Any
 
 from keras_samplepairing.engine.autograph import without_autograph
-from keras_samplepairing.engine.clock_fields import (
-    FIELD_INDEX,
-    FIELDS,
-    clock_enabled,
-    clock_enabled_at,
-)
+from keras_samplepairing.engine.clock_fields import FIELDS, clock_enabled, clock_enabled_at, field
 
 # Steps remembered for the check of a map over enumerate(): a batch's note
 # stays until the step RING_SIZE later writes its own.
@@ -61,16 +56,11 @@ class ScheduleClock:
     without retracing. Until a schedule attaches, every batch is on.
     """
 
-    _INITIAL = FIELDS
-    _INDEX = FIELD_INDEX
-    # What the sequential stage of a stamped pipeline keeps between batches.
-    _PIPELINE = ("generation", "next_step", "next_epoch", "step_in_epoch", "count", "open")
-
     def __init__(self) -> None:
         self._variable = None
         self._pipeline = None
         self._ring = None
-        self._values = dict(self._INITIAL)
+        self._values = dict(FIELDS)
         # How pipelines read this clock, noted when they are traced.
         self.read_by: set[str] = set()
 
@@ -175,6 +165,8 @@ class ScheduleClock:
         return result.apply(tf.data.experimental.assert_cardinality(known))
 
     def _pipeline_state(self) -> Any:
+        # What stamped pipelines keep between passes (or batches): generation,
+        # next step, next epoch, step in epoch, count, and whether a pass is open.
         if self._pipeline is None:
             import tensorflow as tf
 
@@ -197,13 +189,10 @@ class ScheduleClock:
         state = self._pipeline_state()
         current = state.read_value()
 
-        def field(name: str) -> Any:
-            return fields[self._INDEX[name]]
-
-        generation = field("generation")
+        generation = field(fields, "generation")
         first_pass = tf.not_equal(current[0], generation)
-        next_step = tf.where(first_pass, field("fit_start_step"), current[1])
-        next_epoch = tf.where(first_pass, field("first_epoch"), current[2])
+        next_step = tf.where(first_pass, field(fields, "fit_start_step"), current[1])
+        next_epoch = tf.where(first_pass, field(fields, "first_epoch"), current[2])
         in_epoch = tf.where(first_pass, tf.zeros([], tf.int64), current[3])
         # A pass not read past its end (Keras reads an epoch's batches and no
         # more; a take() after the stamp) has not noted where it ended. Keras
@@ -213,16 +202,16 @@ class ScheduleClock:
         open_pass = tf.logical_and(tf.logical_not(first_pass), current[5] > 0)
         followable = tf.logical_not(
             tf.logical_and(
-                tf.logical_and(open_pass, field("attached") > 0),
-                current[1] >= field("epoch_start_step"),
+                tf.logical_and(open_pass, field(fields, "attached") > 0),
+                current[1] >= field(fields, "epoch_start_step"),
             )
         )
         check = tf.debugging.Assert(followable, [UNFOLLOWABLE])
-        next_step = tf.where(open_pass, field("epoch_start_step"), next_step)
+        next_step = tf.where(open_pass, field(fields, "epoch_start_step"), next_step)
         # Where the epoch fit has begun starts at this pass's first step, the
         # pass is there.
-        at_epoch = tf.equal(field("epoch_start_step"), next_step)
-        next_epoch = tf.where(at_epoch, field("epoch"), next_epoch)
+        at_epoch = tf.equal(field(fields, "epoch_start_step"), next_step)
+        next_epoch = tf.where(at_epoch, field(fields, "epoch"), next_epoch)
         in_epoch = tf.where(at_epoch, tf.zeros([], tf.int64), in_epoch)
         count = current[4]
         if length is None:  # each element moves the state on: never left open
@@ -234,7 +223,9 @@ class ScheduleClock:
         with tf.control_dependencies([check, state.assign(tf.stack(update))]):
             if length is None:
                 return tf.identity(generation)
-            return tf.stack([next_step, next_epoch, in_epoch, count, field("steps"), generation])
+            return tf.stack(
+                [next_step, next_epoch, in_epoch, count, field(fields, "steps"), generation]
+            )
 
     def _end_pass(self, start: Any, length: int) -> Any:
         """Notes where a pass of ``length`` that began at ``start`` ended,
@@ -257,7 +248,7 @@ class ScheduleClock:
         current = state.read_value()
         live = tf.equal(current[0], generation)
         step, epoch, in_epoch, count = current[1], current[2], current[3] + 1, current[4]
-        steps = fields[self._INDEX["steps"]]
+        steps = field(fields, "steps")
         ends_epoch = tf.logical_and(steps > 0, in_epoch >= steps)
         advanced = tf.stack(
             [

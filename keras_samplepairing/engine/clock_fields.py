@@ -32,7 +32,8 @@ FIELDS = {
 FIELD_INDEX = {name: i for i, name in enumerate(FIELDS)}
 
 
-def _field(fields: Any, name: str) -> Any:
+def field(fields: Any, name: str) -> Any:
+    """The field ``name`` of a clock's fields vector."""
     return fields[FIELD_INDEX[name]]
 
 
@@ -41,12 +42,12 @@ def _state_at(fields: Any, step: Any, epoch: Any) -> Any:
     import tensorflow as tf
 
     return schedule_state(
-        tf.where(_field(fields, "by_step") > 0, step, epoch),
-        _field(fields, "warmup"),
-        _field(fields, "on"),
-        _field(fields, "off"),
-        _field(fields, "finetune"),
-        _field(fields, "total"),
+        tf.where(field(fields, "by_step") > 0, step, epoch),
+        field(fields, "warmup"),
+        field(fields, "on"),
+        field(fields, "off"),
+        field(fields, "finetune"),
+        field(fields, "total"),
     )
 
 
@@ -57,7 +58,7 @@ def clock_enabled_at(fields: Any, position: Any) -> Any:
 
     position = tf.cast(position, tf.int64)
     on = _state_at(fields, position[0], position[1])
-    return tf.logical_or(_field(fields, "attached") <= 0, on)
+    return tf.logical_or(field(fields, "attached") <= 0, on)
 
 
 def clock_enabled(fields: Any, index: Any = None) -> tuple[Any, Any]:
@@ -72,20 +73,20 @@ def clock_enabled(fields: Any, index: Any = None) -> tuple[Any, Any]:
     """
     import tensorflow as tf
 
-    attached = _field(fields, "attached") > 0
+    attached = field(fields, "attached") > 0
     if index is None:
-        on = _field(fields, "current") > 0
+        on = field(fields, "current") > 0
         return tf.logical_or(tf.logical_not(attached), on), tf.constant(-1, tf.int64)
     index = tf.cast(index, tf.int64)
-    steps = _field(fields, "steps")
-    first_epoch, epoch = _field(fields, "first_epoch"), _field(fields, "epoch")
+    steps = field(fields, "steps")
+    first_epoch, epoch = field(fields, "first_epoch"), field(fields, "epoch")
     # One iterator over the whole fit: the index runs on past the epochs
     # already trained. One iterator per epoch: it restarts.
     whole_fit = tf.logical_and(steps > 0, index >= (epoch - first_epoch) * steps)
     step = tf.where(
         whole_fit,
-        _field(fields, "fit_start_step") + index,
-        _field(fields, "epoch_start_step") + index,
+        field(fields, "fit_start_step") + index,
+        field(fields, "epoch_start_step") + index,
     )
     epoch = tf.where(whole_fit, first_epoch + index // tf.maximum(steps, 1), epoch)
     on = _state_at(fields, step, epoch)

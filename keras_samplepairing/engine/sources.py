@@ -130,23 +130,18 @@ def partners_other_than_themselves(batch: dict, partner_batch: dict) -> tuple[di
     )
 
 
-def stream_choice(
-    batch: dict, partner_batch: dict, options: PairingOptions, has_partner: Any
-) -> PartnerChoice:
-    """Partners from a second stream of the set, row by row (see
-    ``partners_other_than_themselves``). λ from similarity compares the two
-    batches' own features."""
-    import tensorflow as tf
-
-    similarity = None
-    if options.lam == "similarity":
-        raw = paired_similarity(
-            batch_features(batch["images"], options),
-            batch_features(partner_batch["images"], options),
-            options.similarity,
-        )
-        similarity = unit_similarity(raw, options.similarity)
-    return PartnerChoice(tf.range(tf.shape(batch["images"])[0]), has_partner, similarity)
+def stream_similarity(batch: dict, partner_batch: dict, options: PairingOptions) -> Any:
+    """How alike each row is to its partner from a second stream of the set,
+    when λ needs it (else None): the two batches' own features compared row
+    by row (see ``partners_other_than_themselves`` for the partners)."""
+    if options.lam != "similarity":
+        return None
+    raw = paired_similarity(
+        batch_features(batch["images"], options),
+        batch_features(partner_batch["images"], options),
+        options.similarity,
+    )
+    return unit_similarity(raw, options.similarity)
 
 
 def identical_rows(first: Any, second: Any) -> Any:
