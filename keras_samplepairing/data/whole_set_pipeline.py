@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from keras_samplepairing.data.augment import batch_augmenter
-from keras_samplepairing.engine.autograph import user_python, without_autograph
+from keras_samplepairing.engine.autograph import graph_features, without_autograph
 from keras_samplepairing.engine.sources import partners_other_than_themselves, stream_similarity
 from keras_samplepairing.engine.structure import as_dict, from_dict
 from keras_samplepairing.ops.draw import PartnerChoice, draw_pairing
@@ -70,10 +70,11 @@ def whole_set_dataset(
         batches = pairing.size // batch_size if drop_remainder else -(-pairing.size // batch_size)
         known = tf.data.INFINITE_CARDINALITY if repeat else batches
         pairs = pairs.apply(tf.data.experimental.assert_cardinality(known))
-    mix = functools.partial(_mix, pairing)
-    if not user_python(pairing.options.features):  # streaming λ calls it here
-        mix = without_autograph(mix)
-    return pairing.clock.stamp(pairs).map(mix, num_parallel_calls=tf.data.AUTOTUNE)
+    # Streaming λ calls the features here: one of the user's, rewritten alone.
+    mix = functools.partial(_mix, pairing, graph_features(pairing.options.features))
+    return pairing.clock.stamp(pairs).map(
+        without_autograph(mix), num_parallel_calls=tf.data.AUTOTUNE
+    )
 
 
 def _epoch_seeds(pairing: WholeSetPairing, repeat: bool) -> tf.data.Dataset:
@@ -157,15 +158,17 @@ def _streamed_pairs(
     )
 
 
-def _mix(pairing: WholeSetPairing, position: Any, element: tuple) -> Any:
-    """Mixes one batch with its partners, by the schedule's state at its step."""
+def _mix(pairing: WholeSetPairing, features: Any, position: Any, element: tuple) -> Any:
+    """Mixes one batch with its partners, by the schedule's state at its step
+    (``features``: the options' features as a graph calls them)."""
     import tensorflow as tf
 
     anchors, partners, meta = element
     if pairing.in_memory:
         similarity = meta.get("similarity")  # the set's source said, when λ needs it
     else:
-        similarity = stream_similarity(anchors, partners, pairing.options)
+        feature_fn = features if callable(features) else None
+        similarity = stream_similarity(anchors, partners, pairing.options, feature_fn)
     rows = tf.range(tf.shape(anchors["images"])[0])
     choice = PartnerChoice(rows, meta["has"], similarity)
     seed = tf.random.experimental.stateless_fold_in(meta["seed"], position[2], alg="philox")

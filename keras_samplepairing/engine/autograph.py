@@ -4,7 +4,9 @@
 reach, to rewrite control flow on tensors into graph ops. The package's
 TensorFlow code has none, and rewriting it cost 2 s of a layer's 2.7 s first
 trace and 2 to 5 s of a pipeline's first batch. A features function of the
-user's may have some, and is rewritten as ``tf.function`` would.
+user's may have some: it alone is rewritten (``graph_features``), as
+``tf.function`` would rewrite it. Rewriting the package's graphs around it
+too had cost 5 s of CPU at a first trace, for nothing.
 """
 
 from __future__ import annotations
@@ -34,3 +36,18 @@ def user_python(features: Any) -> bool:
     import keras
 
     return not isinstance(features, keras.layers.Layer)
+
+
+def graph_features(features: Any) -> Any:
+    """``features`` as a TensorFlow graph calls it: a function of the
+    user's with AutoGraph applied to it (and to the Python it calls), so a
+    Python ``if`` or loop on a tensor becomes graph control flow; anything
+    else as it is."""
+    if not user_python(features) or not tensorflow_loaded():
+        return features
+    import tensorflow as tf
+
+    def call(images: Any) -> Any:
+        return features(images)  # AutoGraph follows the call into the user's code
+
+    return tf.autograph.to_graph(call)

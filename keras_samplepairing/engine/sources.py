@@ -10,6 +10,7 @@ exactly as for partners within a batch. Sources run as TensorFlow ops inside
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from keras_samplepairing.ops.draw import PartnerChoice, batch_features
@@ -130,15 +131,18 @@ def partners_other_than_themselves(batch: dict, partner_batch: dict) -> tuple[di
     )
 
 
-def stream_similarity(batch: dict, partner_batch: dict, options: PairingOptions) -> Any:
+def stream_similarity(
+    batch: dict, partner_batch: dict, options: PairingOptions, feature_fn: Callable | None = None
+) -> Any:
     """How alike each row is to its partner from a second stream of the set,
     when λ needs it (else None): the two batches' own features compared row
-    by row (see ``partners_other_than_themselves`` for the partners)."""
+    by row (see ``partners_other_than_themselves`` for the partners).
+    ``feature_fn`` overrides ``options.features`` (see ``batch_features``)."""
     if options.lam != "similarity":
         return None
     raw = paired_similarity(
-        batch_features(batch["images"], options),
-        batch_features(partner_batch["images"], options),
+        batch_features(batch["images"], options, feature_fn),
+        batch_features(partner_batch["images"], options, feature_fn),
         options.similarity,
     )
     return unit_similarity(raw, options.similarity)

@@ -203,9 +203,20 @@ def test_a_layer_with_a_features_model_compiles_once():
     assert len(calls) == 1  # traced once, then the compiled call runs
 
 
-def test_a_features_function_with_python_control_flow_on_tensors_runs_everywhere():
+def test_a_features_function_with_python_control_flow_on_tensors_runs_everywhere(monkeypatch):
     """The package's own graphs skip AutoGraph (it has nothing to rewrite and
-    costs seconds); a features function of the user's is still rewritten."""
+    costs seconds); a features function of the user's is still rewritten,
+    alone: none of the package's math is."""
+    from tensorflow.python.autograph.impl import api as autograph_api
+
+    converted = []
+    convert = autograph_api._convert_actual
+
+    def recording(entity, program_ctx):
+        converted.append(f"{entity.__module__}.{entity.__qualname__}")
+        return convert(entity, program_ctx)
+
+    monkeypatch.setattr(autograph_api, "_convert_actual", recording)
 
     def features(images):
         flat = tf.reshape(images, [tf.shape(images)[0], -1])
@@ -223,3 +234,5 @@ def test_a_features_function_with_python_control_flow_on_tensors_runs_everywhere
     )
     mixed = next(iter(stream.dataset(8)))
     assert mixed.shape == CLUSTERS.shape and np.all(np.isfinite(mixed))
+    assert any(name.endswith("<locals>.features") for name in converted)
+    assert not [name for name in converted if name.startswith("keras_samplepairing.ops.")]
