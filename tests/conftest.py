@@ -12,19 +12,56 @@ os.environ.setdefault("TF_NUM_INTRAOP_THREADS", "1")
 os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
 os.environ.setdefault("XLA_FLAGS", "--xla_backend_optimization_level=0")
 
-import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
-import tensorflow as tf  # noqa: E402
-
-# Two logical CPUs, for the tf.distribute tests: they can only be made before
-# TensorFlow starts, and a process of their own would start TensorFlow again.
-# Ops are placed on the first unless a strategy says otherwise.
-tf.config.set_logical_device_configuration(
-    tf.config.list_physical_devices("CPU")[0], [tf.config.LogicalDeviceConfiguration()] * 2
-)
 
 from tests import helpers  # noqa: E402
+
+# The files that take longest, longest first (CPU-seconds measured on the
+# suite): pytest-xdist hands each worker whole files, by default those with
+# fewest tests last, which left one worker training a minute after the other
+# had finished. Others follow in collection order.
+SLOWEST_FILES = (
+    "tests/compare/test_compare_training.py",
+    "tests/test_examples.py",
+    "tests/layers/test_sample_pairing.py",
+    "tests/test_interop.py",
+    "tests/callbacks/test_schedule.py",
+    "tests/test_backends.py",
+    "tests/compare/test_compare.py",
+    "tests/data/test_whole_set.py",
+    "tests/test_benchmarks.py",
+    "tests/test_distribute.py",
+    "tests/ops/test_ops_nonlinear.py",
+    "tests/layers/test_semantic_pairing.py",
+    "tests/test_demo.py",
+)
+
+
+def _xdist_controller(config) -> bool:
+    """Whether this process only hands tests to pytest-xdist's workers."""
+    workers = getattr(config.option, "numprocesses", None)
+    return bool(workers) and not hasattr(config, "workerinput")
+
+
+def pytest_configure(config):
+    if _xdist_controller(config):
+        return  # it runs no test: TensorFlow would cost it 6 s of CPU and 0.8 GB
+    import tensorflow as tf
+
+    # Two logical CPUs, for the tf.distribute tests: they can only be made
+    # before TensorFlow starts, and a process of their own would start
+    # TensorFlow again. Ops are placed on the first unless a strategy says
+    # otherwise.
+    tf.config.set_logical_device_configuration(
+        tf.config.list_physical_devices("CPU")[0], [tf.config.LogicalDeviceConfiguration()] * 2
+    )
+
+
+def pytest_collection_modifyitems(config, items):
+    rank = {path: place for place, path in enumerate(SLOWEST_FILES)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))
+
 
 # Forbidden because XLA cannot compile them on GPU (gamma) or at all (shuffle).
 FORBIDDEN_OPS = {
@@ -66,31 +103,3 @@ def images():
 def constant_images():
     """Image i is the constant 10 * i: a mix reveals its partner."""
     return helpers.constant_images(8)
-
-
-class StepRecorder(keras.layers.Layer):
-    """Records, for every train step, whether the batch reaching it was mixed.
-
-    Args:
-        is_mixed: ``batch -> scalar bool tensor`` (TensorFlow ops).
-    """
-
-    def __init__(self, is_mixed, **kwargs):
-        super().__init__(**kwargs)
-        self.is_mixed = is_mixed
-        self.flags = keras.Variable(-np.ones(64, "int32"), trainable=False, dtype="int32")
-        self.count = keras.Variable(0, trainable=False, dtype="int32")
-
-    def call(self, x, training=None):
-        import tensorflow as tf
-
-        if training:
-            mixed = tf.cast(self.is_mixed(x), tf.int32)
-            flags, count = tf.convert_to_tensor(self.flags), tf.convert_to_tensor(self.count)
-            self.flags.assign(tf.tensor_scatter_nd_update(flags, [[count]], [mixed]))
-            self.count.assign_add(1)
-        return x
-
-    def recorded(self) -> list:
-        flags = self.flags.numpy()
-        return flags[flags >= 0].tolist()

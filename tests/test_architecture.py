@@ -123,3 +123,12 @@ def test_every_file_holds_one_concept_in_at_most_400_lines():
     ]
     unexplained = [path for path in long if path not in listed]
     assert not unexplained, f"over 400 lines and not listed in the README: {unexplained}"
+
+
+def test_the_suites_slowest_files_are_files_of_the_suite():
+    # conftest.py hands them to the workers first; a renamed file would
+    # quietly drop to the back of the queue.
+    from tests.conftest import SLOWEST_FILES
+
+    missing = [path for path in SLOWEST_FILES if not (PACKAGE.parent / path).is_file()]
+    assert not missing and len(set(SLOWEST_FILES)) == len(SLOWEST_FILES), missing

@@ -16,8 +16,8 @@ from keras_samplepairing import (
 from keras_samplepairing.engine.compiled import shared_compiled_pairing
 from keras_samplepairing.ops.namespace import tensorflow_namespace
 from keras_samplepairing.ops.schedule import schedule_state
-from tests.conftest import StepRecorder
 from tests.helpers import constant_images
+from tests.step_recorder import StepRecorder
 
 IMAGES = constant_images(6, channels=1)
 LABELS = np.arange(6) % 3

@@ -12,8 +12,8 @@ from keras_samplepairing import (
     WholeSetPairing,
     pair_with_dataset,
 )
-from tests.conftest import StepRecorder
 from tests.helpers import partners_of
+from tests.step_recorder import StepRecorder
 
 N, B = 200, 16
 # Image i is the constant i (a 0.5 mix of i and p holds (i + p) / 2); its
