@@ -13,6 +13,7 @@ memory or repeated; once a batch where not); the mix (parallel).
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -158,16 +159,17 @@ def _streamed_pairs(
     )
 
 
-def _mix(pairing: WholeSetPairing, features: Any, position: Any, element: tuple) -> Any:
+def _mix(
+    pairing: WholeSetPairing, feature_fn: Callable | None, position: Any, element: tuple
+) -> Any:
     """Mixes one batch with its partners, by the schedule's state at its step
-    (``features``: the options' features as a graph calls them)."""
+    (``feature_fn``: a features function of the user's, see ``graph_features``)."""
     import tensorflow as tf
 
     anchors, partners, meta = element
     if pairing.in_memory:
         similarity = meta.get("similarity")  # the set's source said, when λ needs it
     else:
-        feature_fn = features if callable(features) else None
         similarity = stream_similarity(anchors, partners, pairing.options, feature_fn)
     rows = tf.range(tf.shape(anchors["images"])[0])
     choice = PartnerChoice(rows, meta["has"], similarity)

@@ -38,13 +38,14 @@ def user_python(features: Any) -> bool:
     return not isinstance(features, keras.layers.Layer)
 
 
-def graph_features(features: Any) -> Any:
-    """``features`` as a TensorFlow graph calls it: a function of the
-    user's with AutoGraph applied to it (and to the Python it calls), so a
-    Python ``if`` or loop on a tensor becomes graph control flow; anything
-    else as it is."""
-    if not user_python(features) or not tensorflow_loaded():
-        return features
+def graph_features(features: Any) -> Callable | None:
+    """A features function of the user's as a TensorFlow graph calls it,
+    AutoGraph applied to it (and to the Python it calls), so a Python ``if``
+    or loop on a tensor becomes graph control flow. None for anything else (a
+    named feature, a Keras layer or model), which ``batch_features`` takes
+    from the options as it is."""
+    if not user_python(features):
+        return None
     import tensorflow as tf
 
     def call(images: Any) -> Any:

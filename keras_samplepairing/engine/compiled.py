@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from keras_samplepairing.engine.autograph import graph_features, user_python
+from keras_samplepairing.engine.autograph import graph_features
 from keras_samplepairing.ops.apply import apply_pairing, apply_to_bounding_boxes
 from keras_samplepairing.ops.draw import Pairing, PartnerChoice, draw_batch_pairing, draw_pairing
 from keras_samplepairing.ops.options import PairingOptions
@@ -58,7 +58,7 @@ class CompiledPairing:
             # AutoGraph rewrites a features function of the user's alone
             # (engine.autograph): the package's Python has no control flow on
             # tensors.
-            if feature_fn is None and user_python(options.features):
+            if feature_fn is None:
                 self.feature_fn = graph_features(options.features)
             self.draw = tf.function(self._draw, jit_compile=True, autograph=False)
             self.apply_dense = tf.function(self._apply, jit_compile=jit_compile, autograph=False)
