@@ -62,6 +62,11 @@ class CompiledPairing:
                 self.feature_fn = graph_features(options.features)
             self.draw = tf.function(self._draw, jit_compile=True, autograph=False)
             self.apply_dense = tf.function(self._apply, jit_compile=jit_compile, autograph=False)
+            # TensorFlow compiles a function called eagerly apart from the
+            # same function called from a graph (1 to 2 s again for a Beta
+            # draw); eager callers of the draw and apply on their own
+            # (``from_eager``) call them from a graph.
+            self._from_eager = None
         else:
             self.draw = self._draw
             self.apply_dense = self._apply
@@ -88,6 +93,24 @@ class CompiledPairing:
 
     def _apply(self, batch: dict, pairing: Pairing, partner_batch: dict | None) -> dict:
         return apply_pairing(batch, pairing, self.options, partner_batch)
+
+    def from_eager(self) -> CompiledPairing:
+        """This draw and apply, for callers that run them eagerly one at a
+        time (a layer's ``get_random_transformation`` and ``transform_*``):
+        on TensorFlow they are called from a graph, so they run the programs
+        XLA compiled for the layer's ``call`` instead of compiling their own."""
+        if self.xp.name != "tensorflow":
+            return self
+        if self._from_eager is None:
+            import copy
+
+            import tensorflow as tf
+
+            twin = copy.copy(self)
+            twin.draw = tf.function(self.draw, autograph=False)
+            twin.apply_dense = tf.function(self.apply_dense, autograph=False)
+            self._from_eager = twin
+        return self._from_eager
 
     def apply(self, batch: dict, pairing: Pairing, partner_batch: dict | None = None) -> dict:
         """Applies ``pairing`` to every target of ``batch`` (see ``apply_pairing``)."""
@@ -151,5 +174,9 @@ def shared_compiled_pairing(
         return CompiledPairing(options, namespace, jit_compile, feature_fn)
     key = (options, namespace.name, jit_compile, feature_fn)
     if key not in _SHARED:
-        _SHARED[key] = CompiledPairing(options, namespace, jit_compile, feature_fn)
+        compiled = CompiledPairing(options, namespace, jit_compile, feature_fn)
+        if namespace.name == "tensorflow" and not jit_compile:
+            # The draw is compiled with XLA either way: one draw for both.
+            compiled.draw = shared_compiled_pairing(options, namespace, True, feature_fn).draw
+        _SHARED[key] = compiled
     return _SHARED[key]

@@ -346,7 +346,8 @@ class SamplePairing(keras.layers.Layer):
     def _draw(self, batch: dict, seed: Any, enabled: Any) -> Pairing:
         """The engine's compiled draw for a checked batch."""
         xp = namespace(batch["images"])
-        return self._engine.compiled(xp).draw(
+        compiled = self._engine.compiled(xp).from_eager()
+        return compiled.draw(
             batch["images"],
             batch.get("labels"),
             xp.seed_tensor(xp.asarray(seed)),
@@ -359,7 +360,7 @@ class SamplePairing(keras.layers.Layer):
         xp = namespace(transformation.partners)
         if key != "bounding_boxes":
             value = xp.asarray(value)
-        return self._engine.compiled(xp).apply({key: value}, transformation)[key]
+        return self._engine.compiled(xp).from_eager().apply({key: value}, transformation)[key]
 
     def transform_images(
         self, images: Any, transformation: Pairing | None, training: bool = True

@@ -74,3 +74,20 @@ def test_one_full_size_buffer_and_no_per_pixel_draws(options, dtype):
         images, labels, seed, tf.constant(True), None
     )(stage="optimized_hlo")
     assert full_size_results(entry_and_computations(draw_hlo)[0]) == []
+
+
+def test_one_draw_compiled_once_with_or_without_xla_and_called_eagerly():
+    # XLA compiles the draw either way (a Beta draw takes 1 to 2 s): a layer
+    # with jit_compile=False shares the draw of one with True, and eager
+    # calls of the draw and apply on their own (get_random_transformation,
+    # transform_*) call the same functions from a graph, where the layer's
+    # call compiled them, instead of having TensorFlow compile them again.
+    options = PairingOptions.from_kwargs("test", lam="beta", label_mode="mix", num_classes=4)
+    xp = tensorflow_namespace()
+    compiled = shared_compiled_pairing(options, xp, jit_compile=True)
+    plain = shared_compiled_pairing(options, xp, jit_compile=False)
+    assert plain.draw is compiled.draw and plain.apply_dense is not compiled.apply_dense
+    eager = compiled.from_eager()
+    assert eager is compiled.from_eager() and eager.options == options
+    assert eager.draw.python_function is compiled.draw
+    assert eager.apply_dense.python_function is compiled.apply_dense
