@@ -60,7 +60,7 @@ class CompiledPairing:
             # tensors.
             if feature_fn is None:
                 self.feature_fn = graph_features(options.features)
-            self.draw = tf.function(self._draw, jit_compile=True, autograph=False)
+            self.compiled_draw = tf.function(self._draw, jit_compile=True, autograph=False)
             self.apply_dense = tf.function(self._apply, jit_compile=jit_compile, autograph=False)
             # TensorFlow compiles a function called eagerly apart from the
             # same function called from a graph (1 to 2 s again for a Beta
@@ -68,14 +68,36 @@ class CompiledPairing:
             # (``from_eager``) call them from a graph.
             self._from_eager = None
         else:
-            self.draw = self._draw
+            self.compiled_draw = self._draw
             self.apply_dense = self._apply
             if jit_compile and _jax() and not callable(options.features):
                 import jax
 
                 # A features model is left out: jit would freeze its weights.
-                self.draw = jax.jit(self._draw)
+                self.compiled_draw = jax.jit(self._draw)
                 self.apply_dense = jax.jit(self._apply)
+
+    def draw(
+        self,
+        images: Any,
+        labels: Any,
+        seed: Any,
+        enabled: Any,
+        choice: PartnerChoice | None = None,
+    ) -> Pairing:
+        """Draws one pairing (see ``ops.draw_batch_pairing`` and ``ops.draw_pairing``).
+
+        Args:
+            images: the batch's images.
+            labels: its labels, or None; read only by a class constraint.
+            seed: stateless seed.
+            enabled: scalar bool; False leaves every row unpaired.
+            choice: partners from outside the batch, row by row; None pairs
+                within the batch.
+        """
+        if choice is not None or self.options.class_constraint == "any":
+            labels = None  # unread: left out, labels of any shape share one program
+        return self.compiled_draw(images, labels, seed, enabled, choice)
 
     def _draw(
         self,
@@ -85,11 +107,14 @@ class CompiledPairing:
         enabled: Any,
         choice: PartnerChoice | None = None,
     ) -> Pairing:
+        # The options the draw reads, so that what it is shared by
+        # (shared_compiled_pairing) is what it depends on.
+        options = self.options.for_draw()
         if choice is None:  # partners within the batch
             return draw_batch_pairing(
-                seed, images, self.options, labels, enabled, feature_fn=self.feature_fn
+                seed, images, options, labels, enabled, feature_fn=self.feature_fn
             )
-        return draw_pairing(seed, images, choice, self.options, enabled)
+        return draw_pairing(seed, images, choice, options, enabled)
 
     def _apply(self, batch: dict, pairing: Pairing, partner_batch: dict | None) -> dict:
         return apply_pairing(batch, pairing, self.options, partner_batch)
@@ -107,7 +132,7 @@ class CompiledPairing:
             import tensorflow as tf
 
             twin = copy.copy(self)
-            twin.draw = tf.function(self.draw, autograph=False)
+            twin.compiled_draw = tf.function(self.compiled_draw, autograph=False)
             twin.apply_dense = tf.function(self.apply_dense, autograph=False)
             self._from_eager = twin
         return self._from_eager
@@ -154,6 +179,7 @@ def _jax() -> bool:
 
 
 _SHARED: dict = {}
+_SHARED_DRAWS: dict = {}
 
 
 def shared_compiled_pairing(
@@ -175,8 +201,11 @@ def shared_compiled_pairing(
     key = (options, namespace.name, jit_compile, feature_fn)
     if key not in _SHARED:
         compiled = CompiledPairing(options, namespace, jit_compile, feature_fn)
-        if namespace.name == "tensorflow" and not jit_compile:
-            # The draw is compiled with XLA either way: one draw for both.
-            compiled.draw = shared_compiled_pairing(options, namespace, True, feature_fn).draw
+        if namespace.name == "tensorflow":
+            # XLA compiles the draw whatever jit_compile says, and the draw
+            # reads no option that only the apply reads (labels, boxes): one
+            # draw, compiled once per input signature, for all of them.
+            draw_key = (options.for_draw(), feature_fn)
+            compiled.compiled_draw = _SHARED_DRAWS.setdefault(draw_key, compiled.compiled_draw)
         _SHARED[key] = compiled
     return _SHARED[key]

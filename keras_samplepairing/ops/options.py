@@ -23,6 +23,15 @@ from keras_samplepairing.ops.targets import LABEL_MODES
 
 FEATURES = ("pooled", "histogram")
 DATA_FORMATS = ("channels_last", "channels_first")
+# What only the apply reads (how labels, boxes and pass-through keys are
+# written): the draw, partners and weights, is the same whatever they are.
+APPLY_ONLY = (
+    "label_mode",
+    "num_classes",
+    "label_smoothing",
+    "bounding_box_format",
+    "passthrough_keys",
+)
 
 
 def _option(default: Any, doc: str) -> Any:
@@ -221,6 +230,12 @@ class PairingOptions:
         closest valid name suggested."""
         check_names(owner, kwargs, cls.names())
         return cls(**kwargs)
+
+    def for_draw(self) -> PairingOptions:
+        """These options with those only the apply reads (``APPLY_ONLY``) at
+        their defaults: all that a draw depends on."""
+        defaults = {f.name: f.default for f in dataclasses.fields(self) if f.name in APPLY_ONLY}
+        return dataclasses.replace(self, **defaults)
 
     @property
     def needs_similarity(self) -> bool:

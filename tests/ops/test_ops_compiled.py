@@ -6,6 +6,7 @@ no other full-size buffer and draws nothing; the draw makes no full-size
 buffer at all.
 """
 
+import dataclasses
 import re
 
 import numpy as np
@@ -70,24 +71,72 @@ def test_one_full_size_buffer_and_no_per_pixel_draws(options, dtype):
     assert [op for op, _ in results] == ["fusion"], results
     # The apply draws nothing: every random number is in the (small) draw.
     assert "rng" not in hlo and "u32[" not in hlo
-    draw_hlo = compiled.draw.experimental_get_compiler_ir(
-        images, labels, seed, tf.constant(True), None
+    draw_hlo = compiled.compiled_draw.experimental_get_compiler_ir(
+        images, None, seed, tf.constant(True), None
     )(stage="optimized_hlo")
     assert full_size_results(entry_and_computations(draw_hlo)[0]) == []
 
 
-def test_one_draw_compiled_once_with_or_without_xla_and_called_eagerly():
-    # XLA compiles the draw either way (a Beta draw takes 1 to 2 s): a layer
-    # with jit_compile=False shares the draw of one with True, and eager
-    # calls of the draw and apply on their own (get_random_transformation,
-    # transform_*) call the same functions from a graph, where the layer's
-    # call compiled them, instead of having TensorFlow compile them again.
+def test_one_draw_for_every_pairing_that_draws_alike():
+    # XLA compiles the draw whatever jit_compile says (a Beta draw takes 1 to
+    # 2 s), and the draw reads no option that only the apply reads: pairings
+    # with and without jit_compile, or with other label options, share one
+    # draw; labels are left out of it unless a class constraint reads them;
+    # eager calls of the draw and apply on their own (get_random_transformation,
+    # transform_*) call the same functions from a graph, where the layer's call
+    # compiled them, instead of having TensorFlow compile them again.
     options = PairingOptions.from_kwargs("test", lam="beta", label_mode="mix", num_classes=4)
     xp = tensorflow_namespace()
     compiled = shared_compiled_pairing(options, xp, jit_compile=True)
     plain = shared_compiled_pairing(options, xp, jit_compile=False)
-    assert plain.draw is compiled.draw and plain.apply_dense is not compiled.apply_dense
+    assert plain.compiled_draw is compiled.compiled_draw
+    assert plain.apply_dense is not compiled.apply_dense
+    relabelled = dataclasses.replace(
+        options, label_mode="first", num_classes=None, label_smoothing=0.1
+    )
+    assert shared_compiled_pairing(relabelled, xp).compiled_draw is compiled.compiled_draw
+    constrained = dataclasses.replace(options, class_constraint="different")
+    assert shared_compiled_pairing(constrained, xp).compiled_draw is not compiled.compiled_draw
     eager = compiled.from_eager()
     assert eager is compiled.from_eager() and eager.options == options
-    assert eager.draw.python_function is compiled.draw
+    assert eager.compiled_draw.python_function is compiled.compiled_draw
     assert eager.apply_dense.python_function is compiled.apply_dense
+    images, seed, on = tf.zeros((4, 2, 2, 1)), tf.constant([1, 2], tf.int64), tf.constant(True)
+    before = compiled.compiled_draw.experimental_get_tracing_count()
+    for labels in (tf.constant([0, 1, 2, 3]), tf.one_hot([0, 1, 2, 3], 4), None):
+        compiled.draw(images, labels, seed, on)
+    assert compiled.compiled_draw.experimental_get_tracing_count() == before + 1
+
+
+class _Recording:
+    """Options that note each one read."""
+
+    def __init__(self, options):
+        self._options, self.read = options, set()
+
+    def __getattr__(self, name):
+        self.read.add(name)
+        return getattr(self._options, name)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"label_mode": "mix", "num_classes": 4, "label_smoothing": 0.1},
+        {"lam": "beta", "mixing": "spatial", "rate": 0.5, "bounding_box_format": "xywh"},
+        {"pairing": "sample", "lam": "similarity", "class_constraint": "same"},
+        {"lam": "beta", "mixing": "channel", "passthrough_keys": ("ids",), "features": "histogram"},
+    ],
+)
+def test_the_draw_reads_no_option_that_only_the_apply_reads(options):
+    from keras_samplepairing.ops import draw_batch_pairing, draw_pairing
+    from keras_samplepairing.ops.draw import PartnerChoice
+    from keras_samplepairing.ops.options import APPLY_ONLY
+
+    recording = _Recording(PairingOptions(**options))
+    images, labels = tf.zeros((4, 4, 4, 3)), tf.constant([0, 1, 0, 1])
+    seed = tf.constant([1, 2], tf.int64)
+    draw_batch_pairing(seed, images, recording, labels)
+    choice = PartnerChoice(tf.constant([1, 0, 3, 2]), tf.ones([4], tf.bool), tf.fill([4], 0.5))
+    draw_pairing(seed, images, choice, recording)
+    assert recording.read and not recording.read & set(APPLY_ONLY), recording.read
