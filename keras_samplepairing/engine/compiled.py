@@ -88,7 +88,9 @@ class CompiledPairing:
         """Draws one pairing (see ``ops.draw_batch_pairing`` and ``ops.draw_pairing``).
 
         Args:
-            images: the batch's images.
+            images: the batch's images; their values are read only for
+                similarity, their height, width and channels only by
+                ``mixing="spatial"`` or ``"channel"``.
             labels: its labels, or None; read only by a class constraint.
             seed: stateless seed.
             enabled: scalar bool; False leaves every row unpaired.
@@ -97,6 +99,10 @@ class CompiledPairing:
         """
         if choice is not None or self.options.class_constraint == "any":
             labels = None  # unread: left out, labels of any shape share one program
+        if not (self.options.needs_similarity or self.options.mixing != "linear"):
+            # Only the batch size and rank are read: images of any size share
+            # one program.
+            images = images[(slice(None),) + (slice(0, 0),) * (len(images.shape) - 1)]
         return self.compiled_draw(images, labels, seed, enabled, choice)
 
     def _draw(

@@ -101,11 +101,14 @@ def test_one_draw_for_every_pairing_that_draws_alike():
     assert eager is compiled.from_eager() and eager.options == options
     assert eager.compiled_draw.python_function is compiled.compiled_draw
     assert eager.apply_dense.python_function is compiled.apply_dense
-    images, seed, on = tf.zeros((4, 2, 2, 1)), tf.constant([1, 2], tf.int64), tf.constant(True)
-    before = compiled.compiled_draw.experimental_get_tracing_count()
+    # Labels of any kind and images of any size (the draw reads the batch size
+    # only, here) run one program. The odd alpha keeps this draw to this test.
+    fresh = shared_compiled_pairing(dataclasses.replace(options, alpha=0.37), xp)
+    seed, on = tf.constant([1, 2], tf.int64), tf.constant(True)
     for labels in (tf.constant([0, 1, 2, 3]), tf.one_hot([0, 1, 2, 3], 4), None):
-        compiled.draw(images, labels, seed, on)
-    assert compiled.compiled_draw.experimental_get_tracing_count() == before + 1
+        for images in (tf.zeros((4, 2, 2, 1)), tf.zeros((4, 8, 8, 3), tf.uint8)):
+            fresh.draw(images, labels, seed, on)
+    assert fresh.compiled_draw.experimental_get_tracing_count() == 2  # one per image dtype
 
 
 class _Recording:
