@@ -49,6 +49,11 @@ class CompiledPairing:
         feature_fn: Callable | None = None,
     ) -> None:
         self.options = options
+        # All the draw depends on (shared_compiled_pairing shares it by that),
+        # and which of the batch it reads.
+        self.draw_options = options.for_draw()
+        self._draw_reads_labels = options.class_constraint != "any"
+        self._draw_reads_pixels = options.needs_similarity or options.mixing != "linear"
         self.xp = namespace
         self.jit_compile = jit_compile
         self.feature_fn = feature_fn
@@ -97,9 +102,9 @@ class CompiledPairing:
             choice: partners from outside the batch, row by row; None pairs
                 within the batch.
         """
-        if choice is not None or self.options.class_constraint == "any":
+        if choice is not None or not self._draw_reads_labels:
             labels = None  # unread: left out, labels of any shape share one program
-        if not (self.options.needs_similarity or self.options.mixing != "linear"):
+        if not self._draw_reads_pixels:
             # Only the batch size and rank are read: images of any size share
             # one program.
             images = images[(slice(None),) + (slice(0, 0),) * (len(images.shape) - 1)]
@@ -113,9 +118,7 @@ class CompiledPairing:
         enabled: Any,
         choice: PartnerChoice | None = None,
     ) -> Pairing:
-        # The options the draw reads, so that what it is shared by
-        # (shared_compiled_pairing) is what it depends on.
-        options = self.options.for_draw()
+        options = self.draw_options
         if choice is None:  # partners within the batch
             return draw_batch_pairing(
                 seed, images, options, labels, enabled, feature_fn=self.feature_fn
@@ -211,7 +214,7 @@ def shared_compiled_pairing(
             # XLA compiles the draw whatever jit_compile says, and the draw
             # reads no option that only the apply reads (labels, boxes): one
             # draw, compiled once per input signature, for all of them.
-            draw_key = (options.for_draw(), feature_fn)
+            draw_key = (compiled.draw_options, feature_fn)
             compiled.compiled_draw = _SHARED_DRAWS.setdefault(draw_key, compiled.compiled_draw)
         _SHARED[key] = compiled
     return _SHARED[key]

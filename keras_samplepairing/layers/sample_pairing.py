@@ -352,7 +352,6 @@ class SamplePairing(keras.layers.Layer):
             batch.get("labels"),
             xp.seed_tensor(xp.asarray(seed)),
             xp.asarray(enabled, "bool"),
-            None,
         )
 
     def _apply(self, key: str, value: Any, transformation: Pairing) -> Any:
