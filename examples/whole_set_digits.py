@@ -99,8 +99,15 @@ def main(argv: list[str] | None = None) -> dict:
     if args.refresh_every:
         callbacks.append(PartnerIndexRefresh(pairing, every=args.refresh_every))
     train = pairing.dataset(32, augment=basic_augmentation(args.seed))
+    # Validation in one batch: a smaller last batch would compile the
+    # jit-compiled evaluation step a second time.
     history = model.fit(
-        train, validation_data=(x_val, y_val), epochs=args.epochs, callbacks=callbacks, verbose=2
+        train,
+        validation_data=(x_val, y_val),
+        validation_batch_size=len(x_val),
+        epochs=args.epochs,
+        callbacks=callbacks,
+        verbose=2,
     )
     accuracy = history.history["val_accuracy"][-1]
     print(f"final validation accuracy: {accuracy:.4f}\nindex: {index_path}")
