@@ -3,6 +3,7 @@
 import json
 import os
 import pathlib
+import shutil
 import subprocess
 import sys
 import types
@@ -127,7 +128,8 @@ def _comparison(out, *extra):
 def test_two_shards_at_once_give_the_table_of_one_process(tmp_path):
     """Shard 2/2 in --jobs 2 worker processes and shard 1/2 in this one, at the
     same time into one folder, give the runs and table of one process: this
-    one, with TensorFlow's default threads, which the workers are given."""
+    one, with TensorFlow's default threads, which the workers are given. (This
+    process's shard 1/2 runs serve both folders; shard 2/2 runs here again.)"""
     alone = prepare(out=str(tmp_path / "one"), **ARGUMENTS)
     threads = str(alone.threads_per_run())
     workers = _comparison(
@@ -137,13 +139,17 @@ def test_two_shards_at_once_give_the_table_of_one_process(tmp_path):
     out, err = workers.communicate(timeout=600)
     assert workers.returncode == 0, err
     assert f"Running 2 at once, {threads} TensorFlow thread(s) each." in out
-    made = {"one": execute(alone, verbose=False)}
     files = sorted(path.name for path in (tmp_path / "shared" / "runs").iterdir())
-    assert [name for name in files if "shard-1-of-2" in name and "job" not in name]
-    assert [name for name in files if "shard-2-of-2-job-" in name]  # each worker its own
-    shared = prepare(out=str(tmp_path / "shared"), **ARGUMENTS)
-    assert shared.pending() == []
-    made["shared"] = execute(shared, verbose=False, run=False)  # the table from all files
+    (first,) = [name for name in files if "shard-1-of-2" in name and "job" not in name]
+    assert len([name for name in files if "shard-2-of-2-job-" in name]) == 2  # each worker its own
+    (tmp_path / "one" / "runs").mkdir(parents=True, exist_ok=True)
+    shutil.copy(tmp_path / "shared" / "runs" / first, tmp_path / "one" / "runs" / first)
+    execute(prepare(out=str(tmp_path / "one"), shard="2/2", **ARGUMENTS), verbose=False)
+    made = {
+        name: execute(prepare(out=str(tmp_path / name), **ARGUMENTS), verbose=False, run=False)
+        for name in ("one", "shared")
+    }  # the tables from all files
+    assert all(prepare(out=str(tmp_path / name), **ARGUMENTS).pending() == [] for name in made)
     timing = ("time_per_run_s", "time_total_s")
     rows = {
         name: {
