@@ -1,9 +1,6 @@
 """tf.distribute and the tf.data service: the engines this library runs inside."""
 
 import pathlib
-import subprocess
-import sys
-import textwrap
 
 import keras
 import numpy as np
@@ -115,41 +112,20 @@ def test_tf_data_service_delivers_every_element_once_mixed(data_service):
     assert sorted(indices) == list(range(n))  # none lost, none duplicated
 
 
-WORKER = textwrap.dedent(
-    """
-    import os, sys, time
-    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
-    import tensorflow as tf
+def test_pairing_after_the_service_keeps_the_switch_live(data_service):
+    # A worker gets the pipeline's variables by value when the dataset is
+    # registered: a switch (or schedule) flipped later never reaches it.
+    # Mapped after `distribute`, pairing runs on the trainer.
     service = tf.data.experimental.service
-    worker = service.WorkerServer(service.WorkerConfig(dispatcher_address=sys.argv[1], port=0))
-    time.sleep(float(sys.argv[2]))
-    """
-)
-
-
-def test_pairing_after_the_service_keeps_the_switch_live(tmp_path):
-    # A worker in another process gets the pipeline's variables by value when
-    # the dataset is registered: a switch (or schedule) flipped later never
-    # reaches it. Mapped after `distribute`, pairing runs on the trainer.
-    service = tf.data.experimental.service
-    dispatcher = service.DispatchServer(service.DispatcherConfig(port=0))
-    address = dispatcher.target.split("://")[1]
-    worker = subprocess.Popen([sys.executable, "-c", WORKER, address, "120"])
-    try:
-        images = np.arange(16, dtype="float32")[:, None, None, None] * np.ones((1, 2, 2, 1))
-        pair = samplepairing_map(seed=0)
-        ds = tf.data.Dataset.from_tensor_slices(images).batch(8)
-        ds = ds.apply(
-            service.distribute(
-                processing_mode=service.ShardingPolicy.OFF, service=dispatcher.target
-            )
-        ).map(pair)
-        assert not np.array_equal(next(iter(ds)).numpy(), images[:8])
-        pair.enabled.assign(False)
-        np.testing.assert_array_equal(next(iter(ds)).numpy(), images[:8])
-    finally:
-        worker.kill()
-        dispatcher._stop()
+    images = np.arange(16, dtype="float32")[:, None, None, None] * np.ones((1, 2, 2, 1))
+    pair = samplepairing_map(seed=0)
+    ds = tf.data.Dataset.from_tensor_slices(images).batch(8)
+    ds = ds.apply(
+        service.distribute(processing_mode=service.ShardingPolicy.OFF, service=data_service)
+    ).map(pair)
+    assert not np.array_equal(next(iter(ds)).numpy(), images[:8])
+    pair.enabled.assign(False)
+    np.testing.assert_array_equal(next(iter(ds)).numpy(), images[:8])
 
 
 def test_data_service_example(data_service):
