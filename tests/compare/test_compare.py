@@ -184,7 +184,7 @@ def test_mixing_follows_the_schedule(name):
     ],
 )
 def test_each_kind_of_variant_builds_a_pipeline_and_model(name):
-    data = load_data("digits", per_class=4)
+    data = load_data("digits", per_class=16)  # 160: five whole batches of 32
     keras.utils.set_random_seed(0)
     cache = {}
     setup = build_training(VARIANTS[name], data, 1, TrainConfig(epochs=3), cache)
@@ -194,7 +194,7 @@ def test_each_kind_of_variant_builds_a_pipeline_and_model(name):
         assert labels.dtype == tf.int64  # PairingModel one-hot encodes them itself
     else:
         assert labels.shape == (32, 10) and labels.dtype == tf.float32
-    # Endless: one iterator for the whole fit, a fresh epoch every 2 batches.
+    # Endless: one iterator for the whole fit, a fresh epoch every 5 batches.
     assert int(setup.train.cardinality()) == tf.data.INFINITE_CARDINALITY
     assert setup.targets
     logits = setup.model.predict(data.x_test[:5], verbose=0)
