@@ -53,7 +53,7 @@ class CompiledPairing:
         # and which of the batch it reads.
         self.draw_options = options.for_draw()
         self._draw_reads_labels = options.class_constraint != "any"
-        self._draw_reads_pixels = options.needs_similarity or options.mixing != "linear"
+        self._draw_reads_pixels = options.needs_similarity
         self.xp = namespace
         self.jit_compile = jit_compile
         self.feature_fn = feature_fn
@@ -105,10 +105,24 @@ class CompiledPairing:
         if choice is not None or not self._draw_reads_labels:
             labels = None  # unread: left out, labels of any shape share one program
         if not self._draw_reads_pixels:
-            # Only the batch size and rank are read: images of any size share
-            # one program.
-            images = images[(slice(None),) + (slice(0, 0),) * (len(images.shape) - 1)]
+            images = self._shape_view(images)
         return self.compiled_draw(images, labels, seed, enabled, choice)
+
+    def _shape_view(self, images: Any) -> Any:
+        """A zero-size float32 view of ``images`` that keeps the dimensions
+        a draw without similarity reads (the batch size and rank; and the
+        channels for ``mixing="channel"``, height and width for
+        ``"spatial"``): batches that differ in nothing else, dtype included,
+        share one compiled draw."""
+        rank = len(images.shape)
+        kept = {0}
+        channels = 1 if self.options.data_format == "channels_first" and rank == 4 else rank - 1
+        if self.options.mixing == "channel":
+            kept.add(channels)
+        elif self.options.mixing == "spatial":
+            kept |= {1, 2, 3} - {channels}
+        view = images[tuple(slice(None) if axis in kept else slice(0, 0) for axis in range(rank))]
+        return self.xp.cast(view, "float32")
 
     def _draw(
         self,

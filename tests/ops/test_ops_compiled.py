@@ -106,9 +106,27 @@ def test_one_draw_for_every_pairing_that_draws_alike():
     fresh = shared_compiled_pairing(dataclasses.replace(options, lam=0.37), xp)
     seed, on = tf.constant([1, 2], tf.int64), tf.constant(True)
     for labels in (tf.constant([0, 1, 2, 3]), tf.one_hot([0, 1, 2, 3], 4), None):
-        for images in (tf.zeros((4, 2, 2, 1)), tf.zeros((4, 8, 8, 3))):
+        for images in (tf.zeros((4, 2, 2, 1)), tf.zeros((4, 8, 8, 3), tf.uint8)):
             fresh.draw(images, labels, seed, on)
     assert fresh.compiled_draw.experimental_get_tracing_count() == 1
+    # Channel and spatial draws read the channels, or the height and width,
+    # and nothing else of the images: batches that differ elsewhere (in dtype
+    # too: mixed precision, uint8) trace one draw. Traced, not compiled.
+    for mixing, sizes in (("channel", [(2, 2, 3), (8, 8, 3)]), ("spatial", [(8, 8, 1), (8, 8, 3)])):
+        nonlinear = dataclasses.replace(options, mixing=mixing, alpha=0.37)
+        for data_format in ("channels_last", "channels_first"):
+            pairing = shared_compiled_pairing(
+                dataclasses.replace(nonlinear, data_format=data_format), xp
+            )
+            for size in sizes:
+                shape = (4, *size) if data_format == "channels_last" else (4, size[2], *size[:2])
+                for dtype in (tf.float32, tf.float16, tf.uint8):
+                    spec = tf.TensorSpec(shape, dtype)
+                    tf.function(pairing.draw).get_concrete_function(spec, None, seed, on)
+            assert pairing.compiled_draw.experimental_get_tracing_count() == 1, (
+                mixing,
+                data_format,
+            )
 
 
 class _Recording:
