@@ -18,7 +18,13 @@ from typing import Any
 
 from keras_samplepairing.engine.autograph import graph_features
 from keras_samplepairing.ops.apply import apply_pairing, apply_to_bounding_boxes
-from keras_samplepairing.ops.draw import Pairing, PartnerChoice, draw_batch_pairing, draw_pairing
+from keras_samplepairing.ops.draw import (
+    Pairing,
+    PartnerChoice,
+    draw_batch_pairing,
+    draw_input,
+    draw_pairing,
+)
 from keras_samplepairing.ops.options import PairingOptions
 
 
@@ -50,10 +56,9 @@ class CompiledPairing:
     ) -> None:
         self.options = options
         # All the draw depends on (shared_compiled_pairing shares it by that),
-        # and which of the batch it reads.
+        # and whether it reads the labels.
         self.draw_options = options.for_draw()
         self._draw_reads_labels = options.class_constraint != "any"
-        self._draw_reads_pixels = options.needs_similarity
         self.xp = namespace
         self.jit_compile = jit_compile
         self.feature_fn = feature_fn
@@ -104,25 +109,8 @@ class CompiledPairing:
         """
         if choice is not None or not self._draw_reads_labels:
             labels = None  # unread: left out, labels of any shape share one program
-        if not self._draw_reads_pixels:
-            images = self._shape_view(images)
+        images = draw_input(images, self.draw_options)
         return self.compiled_draw(images, labels, seed, enabled, choice)
-
-    def _shape_view(self, images: Any) -> Any:
-        """A zero-size float32 view of ``images`` that keeps the dimensions
-        a draw without similarity reads (the batch size and rank; and the
-        channels for ``mixing="channel"``, height and width for
-        ``"spatial"``): batches that differ in nothing else, dtype included,
-        share one compiled draw."""
-        rank = len(images.shape)
-        kept = {0}
-        channels = 1 if self.options.data_format == "channels_first" and rank == 4 else rank - 1
-        if self.options.mixing == "channel":
-            kept.add(channels)
-        elif self.options.mixing == "spatial":
-            kept |= {1, 2, 3} - {channels}
-        view = images[tuple(slice(None) if axis in kept else slice(0, 0) for axis in range(rank))]
-        return self.xp.cast(view, "float32")
 
     def _draw(
         self,

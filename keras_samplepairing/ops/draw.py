@@ -70,10 +70,34 @@ class Pairing(NamedTuple):
     label_weights: Any
 
 
+def _channels_first(images: Any, options: PairingOptions) -> bool:
+    return options.data_format == "channels_first" and len(images.shape) == 4
+
+
 def _channels_last(images: Any, options: PairingOptions) -> Any:
-    if options.data_format == "channels_first" and len(images.shape) == 4:
+    if _channels_first(images, options):
         return namespace(images).transpose(images, [0, 2, 3, 1])
     return images
+
+
+def draw_input(images: Any, options: PairingOptions) -> Any:
+    """What a draw reads of ``images``: all of them where similarity compares
+    their features; else a zero-size float32 view that keeps the dimensions
+    ``mixing_weights`` reads (the batch size and rank; the channels for
+    ``mixing="channel"``, height and width for ``"spatial"``). Batches that
+    differ in nothing else, dtype included, give one input signature: one
+    compiled draw serves them all."""
+    if options.needs_similarity:
+        return images
+    rank = len(images.shape)
+    channels = 1 if _channels_first(images, options) else rank - 1
+    kept = {0}
+    if options.mixing == "channel":
+        kept.add(channels)
+    elif options.mixing == "spatial":
+        kept |= {1, 2, 3} - {channels}
+    view = images[tuple(slice(None) if axis in kept else slice(0, 0) for axis in range(rank))]
+    return namespace(images).cast(view, "float32")
 
 
 def batch_features(images: Any, options: PairingOptions, feature_fn: Callable | None = None) -> Any:

@@ -3,6 +3,8 @@ import pytest
 import tensorflow as tf
 
 from keras_samplepairing.ops import class_candidates, random_partners, select_partners
+from keras_samplepairing.ops.draw import draw_input
+from keras_samplepairing.ops.options import PairingOptions
 
 
 @pytest.mark.parametrize("batch", [2, 3, 8, 33])
@@ -124,3 +126,31 @@ def test_a_seed_draws_the_same_pairing_whatever_its_integer_dtype():
     for other in drawn[1:]:
         np.testing.assert_array_equal(other.partners, drawn[0].partners)
         np.testing.assert_array_equal(other.weights, drawn[0].weights)
+
+
+@pytest.mark.parametrize(
+    "options, shape, expected",
+    [
+        ({}, (4, 8, 6, 3), (4, 0, 0, 0)),
+        ({}, (4, 5), (4, 0)),
+        ({"lam": "beta", "mixing": "channel"}, (4, 8, 6, 3), (4, 0, 0, 3)),
+        (
+            {"lam": "beta", "mixing": "channel", "data_format": "channels_first"},
+            (4, 3, 8, 6),
+            (4, 3, 0, 0),
+        ),
+        ({"lam": "beta", "mixing": "spatial"}, (4, 8, 6, 3), (4, 8, 6, 0)),
+        (
+            {"lam": "beta", "mixing": "spatial", "data_format": "channels_first"},
+            (4, 3, 8, 6),
+            (4, 0, 8, 6),
+        ),
+    ],
+)
+def test_a_draw_without_similarity_reads_only_the_dimensions_its_weights_need(
+    options, shape, expected
+):
+    view = draw_input(tf.zeros(shape, tf.uint8), PairingOptions(**options))
+    assert tuple(view.shape) == expected and view.dtype == tf.float32
+    images = tf.zeros((4, 8, 6, 3), tf.uint8)  # similarity compares the pixels
+    assert draw_input(images, PairingOptions(pairing="most_similar")) is images
